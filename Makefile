@@ -1,0 +1,41 @@
+# The two commands of the README:
+#   make run   set everything up, then run the main job on the embedded default
+#   make test  set everything up, then run every check (ruff, import-linter, pytest)
+# Everything installs into .venv in the repository root.
+
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+# Django 6 needs Python >= 3.12; the machine's plain python3 is 3.11, pyenv holds newer ones.
+PYTHON ?= $(shell for p in python3.13 python3.12; do \
+	  if $$p -c 'import sys; assert sys.version_info >= (3, 12)' 2>/dev/null; then command -v $$p; exit; fi; done; \
+	  ls -d $$HOME/.pyenv/versions/3.1[2-9]*/bin/python3 /usr/local/bin/python3.1[2-9] 2>/dev/null | head -n 1)
+
+.PHONY: setup run test lint bench clean
+
+$(VENV)/.installed: pyproject.toml
+	@test -n "$(PYTHON)" || { echo "error: Python >= 3.12 not found (install python3.12 or set PYTHON=...)" >&2; exit 2; }
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip 2>&1 | grep -v "is ignored" || true
+	$(PY) -m pip install --quiet -e '.[dev]' 2>&1 | grep -v "is ignored" || true
+	$(PY) -c 'import trichotrack, cv2, skimage' 
+	touch $@
+
+setup: $(VENV)/.installed
+
+run: setup
+	$(VENV)/bin/trichotrack demo --out var/demo
+
+lint: setup
+	$(VENV)/bin/ruff check src tests bench
+	$(VENV)/bin/ruff format --check src tests bench
+	$(VENV)/bin/lint-imports
+
+test: lint
+	$(VENV)/bin/pytest
+
+bench: setup
+	$(PY) bench/shedding.py
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .ruff_cache

@@ -1,0 +1,2 @@
+"""Pure measurement core: arrays in, frozen dataclasses out. No Django, no printing, no file access
+outside `trichotrack.measure.io`."""

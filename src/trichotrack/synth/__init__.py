@@ -1,0 +1,1 @@
+"""Synthetic photos with exact ground truth, for tests and benchmarks."""
