@@ -26,7 +26,9 @@ def as_rgb_uint8(image, *, name: str = "image", min_side_px: int = 16) -> np.nda
         raise ValueError(f"{name} must be (M, N) or (M, N, 3), got shape {image.shape}")
     image = image[..., :3]
     if min(image.shape[:2]) < min_side_px:
-        raise ValueError(f"{name} is {image.shape[1]}×{image.shape[0]} px; need at least {min_side_px} px a side")
+        raise ValueError(
+            f"{name} is {image.shape[1]}×{image.shape[0]} px; need at least {min_side_px} px a side"
+        )
     if image.dtype == np.uint8:
         return image
     if image.dtype == np.uint16:
