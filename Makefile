@@ -31,8 +31,16 @@ lint: setup
 	$(VENV)/bin/ruff format --check src tests bench
 	$(VENV)/bin/lint-imports
 
+# The Django tests run a second time on PostgreSQL (Django's test runner creates and drops test_<name>).
+# `make test TEST_DATABASE_URL=` skips that second run on a machine without PostgreSQL.
+TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/trichotrack
+
 test: lint
 	$(VENV)/bin/pytest
+	@if [ -n "$(TEST_DATABASE_URL)" ]; then \
+	  echo "Django tests on PostgreSQL: $(TEST_DATABASE_URL)"; \
+	  DATABASE_URL="$(TEST_DATABASE_URL)" $(VENV)/bin/pytest src/trichotrack/web; \
+	fi
 
 bench: setup
 	$(PY) bench/shedding.py

@@ -1,0 +1,196 @@
+"""Every view × every kind of user: owner clinician, teammate, other clinic, patient, researcher, anonymous.
+
+Kinds of view:
+  list   — clinic-wide GET pages: read roles 200; the other clinic sees only its own data
+  read   — a GET of one object: read roles 200, other clinic 404, patient 403
+  write  — a GET of a form for one object: staff 200, researcher 403, other clinic 404, patient 403
+  new    — a GET of a form not tied to an object: staff 200 (any clinic), researcher and patient 403
+  post   — a POST action on one object: staff acts, researcher 403, other clinic 404
+  clinician — a GET for clinicians only: as write, and the nurse teammate gets 403
+"""
+
+from django.urls import reverse
+
+from trichotrack.web.followups.models import Visit
+from trichotrack.web.patients.models import Medication
+from trichotrack.web.safety.models import AdverseEvent
+from trichotrack.web.test import BaseTestCase
+
+
+class AccessMatrixTest(BaseTestCase):
+    @classmethod
+    def setUpTestData(cls):
+        super().setUpTestData()
+        inst = cls()
+        inst.alice = cls.alice
+        cls.consent = inst.give_treatment_consent()
+        cls.screen = inst.clear_screen(tobacco=True)
+        cls.procedure = inst.make_procedure()
+        cls.medication = Medication.objects.create(
+            patient=cls.patient, name="Aspirin", category="antiplatelet"
+        )
+        cls.visit = Visit.objects.filter(procedure=cls.procedure).first()
+        cls.ae = AdverseEvent.objects.create(
+            patient=cls.patient,
+            procedure=cls.procedure,
+            term="headache",
+            grade=1,
+            onset_on=cls.procedure.harvest_at.date(),
+            aware_on=cls.procedure.harvest_at.date(),
+            expected=True,
+        )
+
+    def views(self):
+        p, proc, c = self.patient.pk, self.procedure.pk, self.consent.pk
+        flag = self.screen.flags.first().pk
+        return [
+            ("list", reverse("dashboard")),
+            ("list", reverse("patients:list")),
+            ("list", reverse("procedures:list")),
+            ("list", reverse("followups:list")),
+            ("list", reverse("safety:list")),
+            ("list", reverse("consent:definitions")),
+            ("list", reverse("reports:index")),
+            ("list", reverse("reports:research_export")),
+            ("read", reverse("patients:detail", args=[p])),
+            ("read", reverse("consent:detail", args=[p, c])),
+            ("read", reverse("procedures:detail", args=[proc])),
+            ("read", reverse("procedures:labels", args=[proc])),
+            ("read", reverse("safety:detail", args=[self.ae.pk])),
+            ("new", reverse("patients:create")),
+            ("write", reverse("patients:edit", args=[p])),
+            ("write", reverse("patients:audit", args=[p])),
+            ("write", reverse("patients:staging_add", args=[p])),
+            ("write", reverse("patients:lab_add", args=[p])),
+            ("write", reverse("patients:medication_add", args=[p])),
+            ("write", reverse("patients:screen_add", args=[p])),
+            ("write", reverse("consent:create", args=[p, "research"])),
+            ("write", reverse("consent:pdf", args=[p, c])),
+            ("clinician", reverse("consent:new_version", args=[self.consent.definition_id])),
+            ("write", reverse("procedures:create", args=[p])),
+            ("write", reverse("procedures:edit", args=[proc])),
+            ("write", reverse("followups:visit", args=[self.visit.pk])),
+            ("write", reverse("safety:create", args=[p])),
+            ("write", reverse("safety:edit", args=[self.ae.pk])),
+            ("post", reverse("patients:flag_acknowledge", args=[p, flag])),
+            ("post", reverse("consent:withdraw", args=[p, c])),
+            ("post", reverse("patients:medication_stop", args=[p, self.medication.pk])),
+            ("post", reverse("procedures:confirm_injection", args=[proc])),
+        ]
+
+    def fetch(self, kind, url):
+        return self.client.post(url, {}) if kind == "post" else self.client.get(url)
+
+    def expect(self, user, kind, url, status):
+        self.client.logout()
+        if user is not None:
+            self.login(user)
+        response = self.fetch(kind, url)
+        if response.streaming:  # a file download: read it to the end so the test client closes the file
+            b"".join(response.streaming_content)
+        who = user.username if user else "anonymous"
+        assert response.status_code == status, (
+            f"{who} {kind} {url}: {response.status_code}, expected {status}"
+        )
+        return response
+
+    def test_every_view_is_in_the_matrix(self):
+        from trichotrack.web import urls
+
+        names = set()
+        for pattern in urls.urlpatterns:
+            ns = getattr(pattern, "namespace", None)
+            if ns == "admin":  # Django's own admin, staff superusers only
+                continue
+            for sub in getattr(pattern, "url_patterns", [pattern]):
+                if getattr(sub, "name", None):
+                    names.add(f"{ns}:{sub.name}" if ns else sub.name)
+        tested = {reverse_name for reverse_name in self.view_names()}
+        # Account pages: any signed-in user; tested in test_mfa, test_settings_and_checks and below.
+        accounts = {"home", "login", "logout", "mfa", "portal", "password_change", "password_change_done"}
+        untested = names - tested - accounts
+        assert not untested, f"views missing from the access matrix: {sorted(untested)}"
+
+    def view_names(self):
+        from django.urls import resolve
+
+        for _, url in self.views():
+            match = resolve(url)
+            yield match.view_name
+
+    def test_anonymous_is_sent_to_login(self):
+        for kind, url in self.views():
+            response = self.expect(None, kind, url, 302)
+            assert response["Location"].startswith("/accounts/login/"), url
+
+    def test_owner_clinician_can_use_every_view(self):
+        for kind, url in self.views():
+            expected = 302 if kind == "post" else 200
+            self.expect(self.alice, kind, url, expected)
+
+    def test_teammate_can_use_every_view_but_clinician_actions(self):
+        flag_url = reverse("patients:flag_acknowledge", args=[self.patient.pk, self.screen.flags.first().pk])
+        for kind, url in self.views():
+            if url == flag_url or kind == "clinician":
+                self.expect(
+                    self.bob, kind, url, 403
+                )  # acknowledging a contraindication is a clinician's call
+            else:
+                self.expect(self.bob, kind, url, 302 if kind == "post" else 200)
+
+    def test_other_clinic_gets_404_for_every_object(self):
+        for kind, url in self.views():
+            if kind in ("list", "new"):
+                response = self.expect(self.charlie, kind, url, 200)
+                assert b"A-001" not in response.content, f"{url} shows another clinic's patient"
+            else:
+                self.expect(self.charlie, kind, url, 404)
+
+    def test_researcher_reads_but_never_writes(self):
+        for kind, url in self.views():
+            expected = 200 if kind in ("list", "read") else 403
+            self.expect(self.rita, kind, url, expected)
+
+    def test_researcher_never_sees_names(self):
+        self.login(self.rita)
+        for kind, url in self.views():
+            if kind in ("list", "read"):
+                response = self.client.get(url)
+                assert self.patient.family_name.encode() not in response.content, url
+                assert b"Patricia" not in response.content, url
+
+    def test_patient_cannot_see_clinic_pages(self):
+        for kind, url in self.views():
+            self.expect(self.pat, kind, url, 403)
+
+    def test_patient_sees_own_portal_only(self):
+        self.login(self.pat)
+        response = self.client.get(reverse("portal"))
+        assert response.status_code == 200
+        assert b"Patricia" in response.content
+        for user in (self.alice, self.rita):
+            self.client.logout()
+            self.login(user)
+            assert self.client.get(reverse("portal")).status_code == 403
+        self.client.logout()
+        assert self.client.get(reverse("portal")).status_code == 302
+
+    def test_home_sends_each_role_to_its_start_page(self):
+        self.login(self.pat)
+        assert self.client.get("/")["Location"] == reverse("portal")
+        self.client.logout()
+        self.login(self.bob)
+        assert self.client.get("/")["Location"] == reverse("dashboard")
+
+    def test_post_actions_did_nothing_for_refused_users(self):
+        for user in (self.rita, self.charlie, self.pat):
+            self.client.logout()
+            self.login(user)
+            self.client.post(
+                reverse("procedures:confirm_injection", args=[self.procedure.pk]), {"product_id": "x"}
+            )
+            self.client.post(
+                reverse("consent:withdraw", args=[self.patient.pk, self.consent.pk]), {"reason": "x"}
+            )
+        self.consent.refresh_from_db()
+        assert self.consent.withdrawn_at is None

@@ -1,0 +1,210 @@
+"""Load benchmark on loopback (not a test): N signed-in users load the dashboard, the patient list and
+patient pages of a clinic with many patients; prints p50/p95/max per page as a Markdown table.
+
+    python -m trichotrack.web.loadbench [--patients 500] [--users 20] [--rounds 20] [--database-url URL]
+
+It makes its own data folder (or database, for PostgreSQL) and a clinic of synthetic patients, runs the app
+under waitress in a subprocess (8 threads, as ``trichotrack serve``), and signs in through the login form.
+"""
+
+import argparse
+import datetime as dt
+import http.client
+import os
+import random
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.parse
+
+PAGES = ["dashboard", "patient list", "patient page"]
+
+
+def _create_postgres_database(url: str) -> None:
+    import psycopg
+
+    parts = urllib.parse.urlsplit(url)
+    name = parts.path.lstrip("/")
+    admin = urllib.parse.urlunsplit(parts._replace(path="/postgres"))
+    with psycopg.connect(admin, autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
+            conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def seed(n_patients: int, n_users: int, password: str) -> list[int]:
+    """The bench clinic (made once): users bench0…, the patients, a fifth of them with a procedure."""
+    from django.contrib.auth import get_user_model
+    from django.utils import timezone
+
+    from trichotrack.web.clinics.models import Clinic, Membership, Role
+    from trichotrack.web.followups.services import schedule_visits
+    from trichotrack.web.patients.models import Patient
+    from trichotrack.web.procedures.models import Procedure
+
+    clinic, created = Clinic.objects.get_or_create(name="Bench clinic")
+    if created:
+        rng = random.Random(0)
+        Patient.objects.bulk_create(
+            Patient(
+                clinic=clinic,
+                code=f"B-{i:05d}",
+                given_name=f"Given{i}",
+                family_name=f"Family{i}",
+                date_of_birth=dt.date(1960 + i % 40, 1 + i % 12, 1 + i % 28),
+                sex=rng.choice("FM"),
+            )
+            for i in range(n_patients)
+        )
+        for patient in Patient.objects.filter(clinic=clinic)[: n_patients // 5]:
+            when = timezone.now() - dt.timedelta(days=rng.randint(1, 400))
+            procedure = Procedure.objects.create(
+                clinic=clinic, patient=patient, harvest_at=when, svf_method="enzymatic"
+            )
+            schedule_visits(procedure)
+    User = get_user_model()
+    for i in range(n_users):
+        if not User.objects.filter(username=f"bench{i}").exists():
+            user = User.objects.create_user(f"bench{i}", password=password)
+            Membership.objects.create(user=user, clinic=clinic, role=Role.CLINICIAN)
+    return list(Patient.objects.filter(clinic=clinic).values_list("pk", flat=True))
+
+
+class Client:
+    def __init__(self, port: int):
+        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        self.cookies: dict[str, str] = {}
+
+    def request(self, method, path, body=None, headers=None):
+        headers = dict(headers or {})
+        if self.cookies:
+            headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+        self.conn.request(method, path, body=body, headers=headers)
+        response = self.conn.getresponse()
+        data = response.read()
+        for header in response.headers.get_all("Set-Cookie") or []:
+            name, _, rest = header.partition("=")
+            self.cookies[name] = rest.split(";", 1)[0]
+        return response.status, data
+
+    def login(self, username, password):
+        self.request("GET", "/accounts/login/")
+        body = urllib.parse.urlencode(
+            {"username": username, "password": password, "csrfmiddlewaretoken": self.cookies["csrftoken"]}
+        )
+        status, _ = self.request(
+            "POST",
+            "/accounts/login/",
+            body,
+            {
+                "Content-Type": "application/x-www-form-urlencoded",
+                "Referer": "http://127.0.0.1/accounts/login/",
+            },
+        )
+        if status != 302:
+            raise RuntimeError(f"login of {username} failed: {status}")
+
+
+def run(args) -> str:
+    data_dir = args.data_dir or tempfile.mkdtemp(prefix="trichotrack-bench-")
+    os.environ["TRICHOTRACK_DATA_DIR"] = data_dir
+    os.environ["TRICHOTRACK_REQUIRE_MFA"] = "0"  # measure the app, not the second-factor step
+    os.environ["TRICHOTRACK_SECURE_COOKIES"] = "0"
+    os.environ["TRICHOTRACK_LOGIN_FAILURES"] = "1000"
+    if args.database_url:
+        os.environ["DATABASE_URL"] = args.database_url
+        _create_postgres_database(args.database_url)
+    else:
+        os.environ.pop("DATABASE_URL", None)
+    from trichotrack.web.commands import _prepare
+
+    _prepare()
+    password = "bench password 0123"
+    patient_ids = seed(args.patients, args.users, password)
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "waitress",
+            f"--port={args.port}",
+            "--threads=8",
+            "trichotrack.web.wsgi:application",
+        ],
+        env=os.environ.copy(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        for _ in range(100):
+            try:
+                http.client.HTTPConnection("127.0.0.1", args.port, timeout=1).request("GET", "/healthz")
+                break
+            except OSError:
+                time.sleep(0.2)
+        times: dict[str, list[float]] = {page: [] for page in PAGES}
+        errors = []
+        lock = threading.Lock()
+
+        def user(i):
+            client = Client(args.port)
+            client.login(f"bench{i}", password)
+            rng = random.Random(i)
+            for _ in range(args.rounds):
+                for page, path in [
+                    ("dashboard", "/dashboard/"),
+                    ("patient list", "/patients/"),
+                    ("patient page", f"/patients/{rng.choice(patient_ids)}/"),
+                ]:
+                    start = time.perf_counter()
+                    status, body = client.request("GET", path)
+                    elapsed = time.perf_counter() - start
+                    with lock:
+                        times[page].append(elapsed)
+                        if status != 200 or not re.search(rb"</html>", body):
+                            errors.append((page, status))
+
+        threads = [threading.Thread(target=user, args=(i,)) for i in range(args.users)]
+        wall = time.perf_counter()
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        wall = time.perf_counter() - wall
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+    backend = "PostgreSQL" if args.database_url else "SQLite"
+    lines = [
+        f"{backend}: {args.users} signed-in users × {args.rounds} rounds, {args.patients} patients, "
+        f"{sum(map(len, times.values()))} requests in {wall:.1f} s, {len(errors)} errors",
+        "",
+        "| page | n | p50 ms | p95 ms | max ms |",
+        "|---|---|---|---|---|",
+    ]
+    for page in PAGES:
+        ms = sorted(t * 1000 for t in times[page])
+        p95 = statistics.quantiles(ms, n=20, method="inclusive")[18]
+        lines.append(f"| {page} | {len(ms)} | {statistics.median(ms):.0f} | {p95:.0f} | {ms[-1]:.0f} |")
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m trichotrack.web.loadbench", description=__doc__.split("\n")[0]
+    )
+    parser.add_argument("--patients", type=int, default=500)
+    parser.add_argument("--users", type=int, default=20)
+    parser.add_argument("--rounds", type=int, default=20)
+    parser.add_argument("--port", type=int, default=8790)
+    parser.add_argument("--database-url", help="PostgreSQL URL of a bench database (made if missing)")
+    parser.add_argument("--data-dir", help="data folder (default: a new temporary one)")
+    args = parser.parse_args(argv)
+    print(run(args))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,189 @@
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.db.models import Q
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from trichotrack.web import audit
+from trichotrack.web.clinics.access import clinic_view, clinician_view, staff_view
+from trichotrack.web.versioning import StaleEdit, save_versioned
+
+from . import services
+from .access import get_patient_for_user
+from .forms import (
+    AcknowledgeForm,
+    LabResultForm,
+    MedicationForm,
+    MedicationStopForm,
+    PatientForm,
+    ScreenForm,
+    StagingForm,
+)
+from .models import ContraindicationFlag, Medication, Patient
+
+PAGE_SIZE = 100
+
+
+@clinic_view()
+def patient_list(request):
+    patients = Patient.objects.filter(clinic=request.membership.clinic)
+    q = request.GET.get("q", "").strip()
+    if q:
+        match = Q(code__icontains=q)
+        if request.membership.can_identify:
+            match |= Q(given_name__icontains=q) | Q(family_name__icontains=q)
+        patients = patients.filter(match)
+    page = Paginator(patients, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "patients/list.html", {"patients": page, "page": page, "q": q})
+
+
+@staff_view
+def patient_create(request):
+    clinic = request.membership.clinic
+    form = PatientForm(request.POST or None, clinic=clinic)
+    if request.method == "POST" and form.is_valid():
+        patient = form.save(commit=False)
+        patient.clinic = clinic
+        patient.save()
+        audit.record(request.user, "patient.created", patient)
+        messages.success(request, f"Patient {patient.code} created.")
+        return redirect(patient)
+    return render(request, "patients/form.html", {"form": form, "title": "New patient"})
+
+
+@clinic_view()
+def patient_detail(request, pk):
+    patient = get_patient_for_user(request, pk)
+    audit.record(request.user, "patient.viewed", patient)
+    screen = patient.screens.prefetch_related("flags__acknowledged_by").first()
+    context = {
+        "patient": patient,
+        "screen": screen,
+        "screen_problems": services.screen_problems(patient, timezone.localdate()),
+        "stagings": patient.stagings.all(),
+        "labs": patient.labs.all(),
+        "medications": patient.medications.all(),
+        "consents": patient.consents.select_related("definition").all(),
+        "procedures": patient.procedures.all(),
+        "visits": patient.visits.select_related("procedure").all(),
+        "adverse_events": patient.adverse_events.all(),
+    }
+    return render(request, "patients/detail.html", context)
+
+
+@staff_view
+def patient_edit(request, pk):
+    patient = get_patient_for_user(request, pk)
+    form = PatientForm(request.POST or None, instance=patient, clinic=patient.clinic)
+    before = {name: getattr(patient, name) for name in form.Meta.fields}
+    if request.method == "POST" and form.is_valid():
+        try:
+            save_versioned(form.instance, form.cleaned_data["version"])
+        except StaleEdit as exc:
+            form.add_error(None, str(exc))
+        else:
+            after = {name: getattr(patient, name) for name in form.Meta.fields}
+            audit.record(
+                request.user, "patient.changed", patient, data={"changed": audit.changes(before, after)}
+            )
+            messages.success(request, "Saved.")
+            return redirect(patient)
+    return render(
+        request, "patients/form.html", {"form": form, "title": f"Edit {patient}", "patient": patient}
+    )
+
+
+@staff_view
+def patient_audit(request, pk):
+    patient = get_patient_for_user(request, pk)
+    events = patient.audit_events.select_related("actor")
+    return render(request, "patients/audit.html", {"patient": patient, "events": events})
+
+
+def _add_child(request, pk, form_class, action, title):
+    patient = get_patient_for_user(request, pk)
+    form = form_class(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        obj = form.save(commit=False)
+        obj.patient = patient
+        obj.recorded_by = request.user
+        obj.save()
+        audit.record(request.user, action, obj, data={"fields": _fields(form)})
+        messages.success(request, f"{title} saved.")
+        return redirect(patient)
+    return render(request, "patients/child_form.html", {"form": form, "title": title, "patient": patient})
+
+
+def _fields(form):
+    return {k: None if v is None else str(v) for k, v in form.cleaned_data.items()}
+
+
+@staff_view
+def staging_add(request, pk):
+    return _add_child(request, pk, StagingForm, "staging.created", "Staging")
+
+
+@staff_view
+def lab_add(request, pk):
+    return _add_child(request, pk, LabResultForm, "labs.created", "Lab result")
+
+
+@staff_view
+def medication_add(request, pk):
+    return _add_child(request, pk, MedicationForm, "medication.created", "Medication")
+
+
+@require_POST
+@staff_view
+def medication_stop(request, pk, med_pk):
+    patient = get_patient_for_user(request, pk)
+    med = get_object_or_404(Medication, pk=med_pk, patient=patient)
+    form = MedicationStopForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Stop date: " + " ".join(e for errs in form.errors.values() for e in errs))
+    elif med.started_on and form.cleaned_data["stopped_on"] < med.started_on:
+        messages.error(request, "The stop date is before the start date.")
+    else:
+        old = med.stopped_on
+        med.stopped_on = form.cleaned_data["stopped_on"]
+        med.save(update_fields=["stopped_on"])
+        audit.record(
+            request.user,
+            "medication.stopped",
+            med,
+            data={"changed": audit.changes({"stopped_on": old}, {"stopped_on": med.stopped_on})},
+        )
+        messages.success(request, f"{med} stopped on {med.stopped_on:%d %b %Y}.")
+    return redirect(patient)
+
+
+@staff_view
+def screen_add(request, pk):
+    patient = get_patient_for_user(request, pk)
+    form = ScreenForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        screen = form.save(commit=False)
+        screen.patient = patient
+        services.save_screen(screen, user=request.user)
+        n = screen.flags.count()
+        messages.info(request, f"Screen saved with {n} flag{'s' if n != 1 else ''} to acknowledge.")
+        return redirect(patient)
+    title = "Contraindication screen"
+    return render(request, "patients/child_form.html", {"form": form, "title": title, "patient": patient})
+
+
+@require_POST
+@clinician_view
+def flag_acknowledge(request, pk, flag_pk):
+    patient = get_patient_for_user(request, pk)
+    flag = get_object_or_404(ContraindicationFlag, pk=flag_pk, screen__patient=patient)
+    form = AcknowledgeForm(request.POST)
+    form.is_valid()
+    try:
+        services.acknowledge_flag(flag, user=request.user, note=form.cleaned_data.get("note", ""))
+    except ValueError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"Acknowledged: {flag.label}.")
+    return redirect(patient)
