@@ -1,5 +1,5 @@
 # The two commands of the README:
-#   make run   set everything up, then run the main job on the embedded default
+#   make run   set everything up, then run the clinic app on the embedded default (SQLite, local files)
 #   make test  set everything up, then run every check (ruff, import-linter, pytest)
 # Everything installs into .venv in the repository root.
 
@@ -16,15 +16,18 @@ PYTHON ?= $(shell for p in python3.13 python3.12; do \
 $(VENV)/.installed: pyproject.toml
 	@test -n "$(PYTHON)" || { echo "error: Python >= 3.12 not found (install python3.12 or set PYTHON=...)" >&2; exit 2; }
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip 2>&1 | grep -v "is ignored" || true
-	$(PY) -m pip install --quiet -e '.[dev]' 2>&1 | grep -v "is ignored" || true
-	$(PY) -c 'import trichotrack, cv2, skimage' 
+	$(PY) -m pip install --quiet --upgrade pip 2> >(grep -v "is ignored" >&2)
+	$(PY) -m pip install --quiet -e '.[dev]' 2> >(grep -v "is ignored" >&2)
+	$(PY) -c 'import trichotrack, cv2, skimage, django'
 	touch $@
 
 setup: $(VENV)/.installed
+	@scripts/system-packages
 
+# The demo accounts sign in with a password only, so that the first look needs no authenticator app;
+# a clinic runs with TRICHOTRACK_REQUIRE_MFA=1 (the default of `trichotrack serve` itself).
 run: setup
-	$(VENV)/bin/trichotrack demo --out var/demo
+	TRICHOTRACK_REQUIRE_MFA=$${TRICHOTRACK_REQUIRE_MFA:-0} $(VENV)/bin/trichotrack serve --port $${PORT:-8000}
 
 lint: setup
 	$(VENV)/bin/ruff check src tests bench
@@ -36,6 +39,7 @@ lint: setup
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/trichotrack
 
 test: lint
+	@scripts/system-packages --browser
 	$(VENV)/bin/pytest
 	@if [ -n "$(TEST_DATABASE_URL)" ]; then \
 	  echo "Django tests on PostgreSQL: $(TEST_DATABASE_URL)"; \
