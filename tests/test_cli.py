@@ -2,6 +2,7 @@
 
 import io
 import json
+import re
 
 import numpy as np
 import pytest
@@ -127,7 +128,7 @@ def _text(path):
         (_text, "notes.jpg", "not an image"),
         (_truncated_jpeg, "cut.jpg", "truncated"),
         (_tiny, "dot.png", "too small"),
-        (_bomb, "bomb.png", "limit"),
+        (_bomb, "bomb.png", "limit|decompression bomb"),
         (None, "missing.jpg", "no such file"),
     ],
 )
@@ -138,7 +139,7 @@ def test_bad_input_gives_one_line_and_exit_code_2(capsys, tmp_path, make, name, 
     code, out, err = _run(capsys, ["measure", "shedding", path, "--json"])
     assert code == 2
     assert out == ""
-    assert err.count("\n") == 1 and words in err and "Traceback" not in err
+    assert err.count("\n") == 1 and re.search(words, err) and "Traceback" not in err
 
 
 def test_it_reads_a_16_bit_png(capsys, tmp_path, photo):
@@ -176,7 +177,7 @@ def test_card_png_has_exact_geometry(capsys, tmp_path, paper, dpi, size):
     assert code == 0 and "100 %" in stdout
     with Image.open(out) as im:
         assert im.size == size
-        assert im.info["dpi"][0] == pytest.approx(dpi, abs=0.01)
+        assert im.info["dpi"][0] == pytest.approx(dpi, abs=0.05)  # PNG stores dots per metre
 
 
 def test_card_pdf_has_the_paper_size(capsys, tmp_path):
