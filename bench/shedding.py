@@ -10,6 +10,7 @@ bench/results/shedding.md. Not a timed test: run it by hand on a quiet machine.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import platform
@@ -35,10 +36,11 @@ def generate(workdir: Path, *, n: int, clumps: int, seed: int) -> list[dict]:
     from trichotrack.synth.shedding import shed_photo, shed_photo_set, short_hair_fraction
 
     workdir.mkdir(parents=True, exist_ok=True)
-    photos = list(shed_photo_set(n, seed=seed))
-    photos += [shed_photo(seed + 10_000 + i, clump=True) for i in range(clumps)]
+    photos = itertools.chain(
+        shed_photo_set(n, seed=seed), (shed_photo(seed + 10_000 + i, clump=True) for i in range(clumps))
+    )
     index = []
-    for i, photo in enumerate(photos):
+    for i, photo in enumerate(photos):  # one photo in memory at a time
         name = f"{i:03d}"
         write_image(workdir / f"{name}.jpg", photo.image)
         unclumped = [h for h in photo.hairs if not h.in_clump]
