@@ -1,0 +1,239 @@
+"""Global scalp photos: synthetic heads with exact truth, and the real development photos when present."""
+
+import os
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from trichotrack.measure.scalp import (
+    VIEWS,
+    ScalpResult,
+    find_head,
+    find_orientation,
+    measure_scalp,
+    render_scalp_overlay,
+    rephotography_sd,
+    scalp_mask,
+    simulate_rephotography,
+)
+from trichotrack.synth.scalp import render_head
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def real_data() -> Path | None:
+    candidates = []
+    if os.environ.get("TRICHOTRACK_SHARED_DATA"):
+        candidates.append(Path(os.environ["TRICHOTRACK_SHARED_DATA"]) / "scalp-views-dev")
+    candidates.append(REPO.parent / "shared" / "data" / "scalp-views-dev")
+    return next((c for c in candidates if (c / "labels.csv").is_file()), None)
+
+
+def truth_in_roi(render, result):
+    """Exact visible fraction of the render inside the ROI the measurement used."""
+    roi = cv2.resize(result.roi.astype(np.uint8), render.image.shape[1::-1], interpolation=cv2.INTER_NEAREST)
+    return render.visible_fraction(roi > 0)
+
+
+@pytest.fixture(scope="module")
+def stage5():
+    return render_head(11, norwood_stage=5)
+
+
+@pytest.mark.parametrize(
+    ("skin", "hair"),
+    [
+        ("light", "dark_brown"),
+        ("dark", "black"),
+        ("very_light", "grey"),
+        ("brown", "black"),
+        ("tan", "brown"),
+    ],
+)
+@pytest.mark.parametrize("stage", [1, 4, 7])
+def test_fraction_matches_exact_truth_for_skin_and_hair_colours(stage, skin, hair):
+    render = render_head(100 * stage + len(skin), norwood_stage=stage, skin=skin, hair=hair)
+    result = measure_scalp(render.image, view="top")
+    assert result.usable, result.problems
+    assert result.scalp_visible_fraction == pytest.approx(truth_in_roi(render, result), abs=0.1)
+
+
+def test_fraction_rises_with_norwood_stage():
+    fractions = [
+        measure_scalp(render_head(7 + s, norwood_stage=s).image, view="top").scalp_visible_fraction
+        for s in range(1, 8)
+    ]
+    assert fractions[0] < 0.05
+    assert fractions[6] > 0.9
+    assert np.all(np.diff(fractions) > -0.03)
+
+
+def test_result_records_params_and_version(stage5):
+    result = measure_scalp(stage5.image, view="top", max_scalp_texture_pct=2.5)
+    assert isinstance(result, ScalpResult)
+    assert result.algorithm == "trichotrack.scalp" and result.version
+    assert result.params["max_scalp_texture_pct"] == 2.5 and result.params["view"] == "top"
+    assert result.scalp.shape == result.roi.shape == result.work_image.shape[:2]
+    assert result.hairline is None and result.part_width_mm is None
+
+
+def test_input_not_modified(stage5):
+    image = stage5.image.copy()
+    measure_scalp(image, view="front")
+    scalp_mask(image)
+    simulate_rephotography(image, seed=1)
+    assert np.array_equal(image, stage5.image)
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.float32, np.float64])
+def test_dtypes_give_the_same_answer(stage5, dtype):
+    image = stage5.image
+    if dtype == np.uint16:
+        converted = image.astype(np.uint16) * 257
+    elif dtype in (np.float32, np.float64):
+        converted = image.astype(dtype) / 255.0
+    else:
+        converted = image
+    expected = measure_scalp(image, view="top").scalp_visible_fraction
+    assert measure_scalp(converted, view="top").scalp_visible_fraction == pytest.approx(expected, abs=0.01)
+
+
+@pytest.mark.parametrize("turns", [1, 2, 3])
+def test_top_view_fraction_does_not_depend_on_rotation_or_mirroring(stage5, turns):
+    expected = measure_scalp(stage5.image, view="top").scalp_visible_fraction
+    turned = np.rot90(stage5.image, turns)
+    assert measure_scalp(turned, view="top").scalp_visible_fraction == pytest.approx(expected, abs=0.03)
+    mirrored = turned[:, ::-1]
+    assert measure_scalp(mirrored, view="top").scalp_visible_fraction == pytest.approx(expected, abs=0.03)
+
+
+@pytest.mark.parametrize("turns", [0, 1, 2, 3])
+def test_orientation_of_a_front_view_is_found_from_the_picture(turns):
+    render = render_head(21, view="front", hairline_depth_fraction=0.3)
+    turned = np.rot90(render.image, turns)
+    found = find_orientation(turned, view="front")
+    assert (turns + found) % 4 == 0
+    assert find_orientation(turned, view="top") == 0
+
+
+def test_front_view_hairline_depth_and_recession():
+    results = {}
+    for depth in (0.12, 0.3, 0.45):
+        render = render_head(31, view="front", hairline_depth_fraction=depth)
+        result = measure_scalp(render.image, view="front")
+        assert result.quarter_turns == 0
+        results[depth] = result.hairline
+        assert result.hairline.midline_depth_fraction == pytest.approx(depth, abs=0.1)
+        assert result.hairline.hairline_rc.shape[1] == 2
+    assert results[0.12].recession_index > results[0.3].recession_index > results[0.45].recession_index
+
+
+def test_part_width_in_mm_only_with_a_scale():
+    render = render_head(41, view="part", part_width_px=30)
+    with_scale = measure_scalp(render.image, view="part", mm_per_px=0.05, orientation=0)
+    assert with_scale.part_width_mm == pytest.approx(30 * 0.05, abs=0.4)
+    assert measure_scalp(render.image, view="part", orientation=0).part_width_mm is None
+    narrow = measure_scalp(render_head(41, view="part", part_width_px=18).image, view="part", orientation=0)
+    assert narrow.part_width_px < with_scale.part_width_px
+
+
+def test_head_is_found_where_it_is():
+    render = render_head(51, norwood_stage=3)
+    head = find_head(render.image)
+    scale = 320 / 480
+    assert head.found
+    assert head.center_rc[0] == pytest.approx(render.head_center_rc[0] * scale, abs=12)
+    assert head.center_rc[1] == pytest.approx(render.head_center_rc[1] * scale, abs=12)
+    assert head.radius_px == pytest.approx(np.sqrt(np.prod(render.head_semi_axes_px)) * scale, rel=0.2)
+
+
+def test_scalp_mask_matches_exact_truth(stage5):
+    mask = scalp_mask(stage5.image)
+    assert mask.shape == stage5.image.shape[:2]
+    agree = (mask == stage5.scalp_visible)[stage5.head].mean()
+    assert agree > 0.85
+
+
+def test_blank_picture_is_not_usable():
+    result = measure_scalp(np.full((200, 200, 3), 128, np.uint8), view="top")
+    assert not result.usable
+    assert any("no head" in p for p in result.problems)
+
+
+def test_blurred_photo_is_not_usable(stage5):
+    blurred = cv2.GaussianBlur(stage5.image, (0, 0), 12)
+    result = measure_scalp(blurred, view="top")
+    assert not result.usable
+    assert any("blurred" in p for p in result.problems)
+
+
+def test_dark_photo_is_not_usable(stage5):
+    result = measure_scalp((stage5.image // 12).astype(np.uint8), view="top")
+    assert not result.usable
+    assert any("dark" in p for p in result.problems)
+
+
+def test_overlay_is_an_rgb_picture_of_the_working_copy(stage5):
+    result = measure_scalp(render_head(61, view="front").image, view="front")
+    overlay = render_scalp_overlay(result)
+    assert overlay.shape == result.work_image.shape and overlay.dtype == np.uint8
+    assert not np.array_equal(overlay, result.work_image)
+
+
+def test_rephotography_is_seeded_and_the_fraction_repeatable(stage5):
+    a = simulate_rephotography(stage5.image, seed=3)
+    assert np.array_equal(a, simulate_rephotography(stage5.image, seed=3))
+    assert not np.array_equal(a, stage5.image)
+    assert rephotography_sd(stage5.image, view="top", n_shots=4) < 0.03
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"view": "side"}, "view"),
+        ({"view": "top", "mm_per_px": -1}, "mm_per_px"),
+        ({"view": "top", "orientation": "sideways"}, "orientation"),
+        ({"view": "top", "bogus": 1}, "bogus"),
+    ],
+)
+def test_bad_arguments_raise_naming_the_value(stage5, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        measure_scalp(stage5.image, **kwargs)
+
+
+def test_bad_image_and_shots_raise(stage5):
+    with pytest.raises(ValueError, match="image"):
+        measure_scalp(np.zeros((10, 10, 3), np.uint8), view="top")
+    with pytest.raises(ValueError, match="n_shots"):
+        rephotography_sd(stage5.image, view="top", n_shots=1)
+    assert set(VIEWS) == {"top", "front", "back", "left", "right", "part"}
+
+
+# --- real development photos (evaluation only; skipped when absent) -------------------------------------
+
+
+@pytest.fixture(scope="module")
+def real_top():
+    data = real_data()
+    if data is None:
+        pytest.skip("scalp-views-dev not available (set TRICHOTRACK_SHARED_DATA)")
+    import csv
+
+    from trichotrack.measure.io import read_image
+
+    with open(data / "labels.csv", newline="") as handle:
+        rows = [r for r in csv.DictReader(handle) if r["view"] == "top-down"]
+    return [(int(r["norwood_stage"]), read_image(data / r["file"])) for r in rows]
+
+
+@pytest.mark.slow
+def test_real_top_view_fraction_ranks_the_stages(real_top):
+    from scipy.stats import spearmanr
+
+    stages = [s for s, _ in real_top]
+    fractions = [measure_scalp(image, view="top").scalp_visible_fraction for _, image in real_top]
+    assert spearmanr(fractions, stages)[0] >= 0.75
+    usable = [measure_scalp(image, view="top").usable for _, image in real_top]
+    assert np.mean(usable) >= 0.9
