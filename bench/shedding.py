@@ -162,8 +162,13 @@ def run_child(method: str, workdir: Path) -> dict:
     return json.loads(out.read_text())
 
 
-def run_fibermorph(python: str, workdir: Path, index: list[dict], n: int) -> dict | None:
+def run_fibermorph(python: str, workdir: Path, index: list[dict], n: int, *, reuse: bool) -> dict | None:
     out = workdir / "pred-fibermorph.json"
+    if reuse and out.exists():  # fibermorph takes minutes a photo: keep its answers between runs
+        rows = json.loads(out.read_text())
+        for row in rows:
+            row["name"] = Path(row["photo"]).stem
+        return {"rows": rows}
     chosen = [item for item in index if not item["clumped"]][:n]
     px_per_mm = 1.0 / float(np.median([item["mm_per_px"] for item in chosen]))
     command = [python, str(ROOT / "bench/fibermorph_runner.py"), str(out), str(px_per_mm)]
@@ -391,7 +396,7 @@ def main() -> None:
         results[method] = summarize(index, preds[method], args.workdir)
         print(method, json.dumps(results[method]), file=sys.stderr)
     if args.fibermorph_python:
-        fm = run_fibermorph(args.fibermorph_python, args.workdir, index, args.fibermorph_n)
+        fm = run_fibermorph(args.fibermorph_python, args.workdir, index, args.fibermorph_n, reuse=args.reuse)
         if fm is not None:
             chosen = {row["name"] for row in fm["rows"]}
             subset = [item for item in index if item["name"] in chosen]

@@ -72,6 +72,28 @@ def build_parser() -> argparse.ArgumentParser:
         "--overlay", type=Path, metavar="OUT.png", help="write a picture of what was counted"
     )
 
+    tricho = kinds.add_parser("trichoscopy", help="hair count, density and widths in a trichoscopy image")
+    tricho.add_argument("image", type=Path, help="JPEG, PNG, TIFF or HEIC dermatoscope image of the scalp")
+    tricho_scale = tricho.add_mutually_exclusive_group()
+    tricho_scale.add_argument("--mm-per-px", type=_positive_float, help="the image's scale, from the device")
+    tricho_scale.add_argument(
+        "--field-mm2", type=_positive_float, metavar="A", help="the area the whole image covers, mm²"
+    )
+    tricho.add_argument("--json", action="store_true", help="print one JSON object instead of a summary")
+    tricho.add_argument("--overlay", type=Path, metavar="OUT.png", help="write a picture of what was counted")
+
+    scalp = kinds.add_parser("scalp", help="visible scalp, hairline and part width in a global head photo")
+    scalp.add_argument("photo", type=Path, help="JPEG, PNG, TIFF or HEIC photo of the head")
+    scalp.add_argument("--view", required=True, choices=("top", "front", "back", "left", "right", "part"))
+    scalp.add_argument("--mm-per-px", type=_positive_float, help="the photo's scale, if known (part width)")
+    scalp.add_argument("--json", action="store_true", help="print one JSON object instead of a summary")
+    scalp.add_argument("--overlay", type=Path, metavar="OUT.png", help="write a picture of what was measured")
+
+    stage = commands.add_parser("stage", help="Norwood (men) or Ludwig (women) stage from global photos")
+    stage.add_argument("--sex", required=True, choices=("male", "female"))
+    stage.add_argument("photos", nargs="+", metavar="VIEW=PHOTO", help="e.g. top=vertex.jpg front=front.jpg")
+    stage.add_argument("--json", action="store_true", help="print one JSON object instead of a summary")
+
     card = commands.add_parser("card", help="write the printable calibration card")
     card.add_argument("--out", type=Path, required=True, metavar="FILE.pdf|FILE.png")
     card.add_argument("--paper", choices=("a4", "letter"), default="a4")
@@ -84,6 +106,11 @@ def build_parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="migrate, then run the clinic web app and a task worker")
     serve.add_argument("--port", type=_port, default=8000)
     commands.add_parser("demo-data", help="load the demo clinic, its users and the documented case")
+    remeasure = commands.add_parser(
+        "remeasure", help="measure the shed-hair photos of the clinic app again after an algorithm change"
+    )
+    remeasure.add_argument("--all", action="store_true", help="every photo, even those already up to date")
+    remeasure.add_argument("--enqueue", action="store_true", help="queue them for the task workers instead")
     return parser
 
 
@@ -91,6 +118,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     handlers = {"measure": _measure, "card": _card, "demo": _demo, "serve": _serve, "demo-data": _demo_data}
+    handlers["stage"] = _stage
+    handlers["remeasure"] = _remeasure
     try:
         return handlers[args.command](args)
     except KeyboardInterrupt:
@@ -106,6 +135,10 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _measure(args) -> int:
+    if args.kind == "scalp":
+        return _measure_scalp(args)
+    if args.kind == "trichoscopy":
+        return _measure_trichoscopy(args)
     from trichotrack.measure.io import read_image, write_image
     from trichotrack.measure.photo import measure_shedding_photo
     from trichotrack.measure.shedding import render_overlay
@@ -199,6 +232,169 @@ def _summary(report: dict, photo: Path) -> str:
     return "\n".join(lines)
 
 
+def _measure_trichoscopy(args) -> int:
+    from trichotrack.measure.io import read_image, write_image
+    from trichotrack.measure.trichoscopy import analyze_trichoscopy, render_trichoscopy_overlay
+
+    if args.overlay is not None and args.overlay.suffix.lower() not in (".png", ".jpg", ".jpeg"):
+        raise ValueError(f"--overlay must end in .png or .jpg, got {args.overlay.name!r}")
+    started = time.perf_counter()
+    image = read_image(args.image)
+    result = analyze_trichoscopy(image, mm_per_px=args.mm_per_px, field_mm2=args.field_mm2)
+    report = trichoscopy_report(result, seconds=time.perf_counter() - started)
+    if args.overlay is not None:
+        write_image(args.overlay, render_trichoscopy_overlay(image, result))
+    if args.json:
+        print(json.dumps(report, ensure_ascii=False))
+    else:
+        lines = [f"{args.image.name}:"]
+        if report["countable"]:
+            count, low, high = report["hair_count"], report["count_low"], report["count_high"]
+            lines.append(f"  {count} hairs (likely {low}–{high})")
+        else:
+            lines.append(f"  not countable ({report['hair_count']} hairs found)")
+        if report["density_per_cm2"] is not None:
+            density, area = report["density_per_cm2"], report["field_mm2"]
+            lines.append(f"  density {density:.0f} hairs/cm² over {area:.2f} mm²")
+        if report["thin_hair_fraction"] is not None:
+            thin, vellus = report["thin_hair_fraction"], report["vellus_fraction"]
+            lines.append(f"  thin (< 30 µm): {thin:.0%}; vellus (≤ 40 µm): {vellus:.0%}")
+        units = report["follicular_units"]
+        lines.append(f"  follicular units of 1 / 2 / 3+ hairs: {units['1']} / {units['2']} / {units['3+']}")
+        lines.extend(f"  ! {problem}" for problem in report["problems"])
+        algorithm = report["algorithm"]
+        lines.append(f"  {algorithm['name']} {algorithm['version']}, {report['seconds']:.2f} s")
+        print("\n".join(lines))
+    return EXIT_OK if report["countable"] else EXIT_FAILED
+
+
+def trichoscopy_report(result, *, seconds: float) -> dict:
+    """The JSON contract of `trichotrack measure trichoscopy --json`."""
+    hairs = [
+        {
+            "number": number,
+            "hairs": int(shaft.hairs),
+            "width_um": _round(shaft.width_um, 1),
+            "width_px": _round(shaft.width_px, 2),
+            "length_px": _round(shaft.length_px, 1),
+            "touches_border": bool(shaft.touches_border),
+            "unit": int(shaft.unit),
+            "centerline_rc": [[round(float(r), 1), round(float(c), 1)] for r, c in shaft.centerline_rc[::8]],
+        }
+        for number, shaft in enumerate(result.shafts, start=1)
+    ]
+    return {
+        "hair_count": int(result.hair_count),
+        "count_low": int(result.count_low),
+        "count_high": int(result.count_high),
+        "countable": bool(result.countable),
+        "problems": list(result.problems),
+        "mm_per_px": _round(result.mm_per_px, 6),
+        "field_mm2": _round(result.field_mm2, 4),
+        "density_per_cm2": _round(result.density_per_cm2, 1),
+        "thin_hair_fraction": _round(result.thin_hair_fraction, 4),
+        "vellus_fraction": _round(result.vellus_fraction, 4),
+        "follicular_units": dict(result.unit_sizes),
+        "hairs": hairs,
+        "algorithm": {"name": result.algorithm, "version": result.version, "params": result.params},
+        "seconds": round(seconds, 3),
+    }
+
+
+def _measure_scalp(args) -> int:
+    from trichotrack.measure.io import read_image, write_image
+    from trichotrack.measure.scalp import measure_scalp, render_scalp_overlay
+
+    if args.overlay is not None and args.overlay.suffix.lower() not in (".png", ".jpg", ".jpeg"):
+        raise ValueError(f"--overlay must end in .png or .jpg, got {args.overlay.name!r}")
+    started = time.perf_counter()
+    result = measure_scalp(read_image(args.photo), view=args.view, mm_per_px=args.mm_per_px)
+    report = scalp_report(result, seconds=time.perf_counter() - started)
+    if args.overlay is not None:
+        write_image(args.overlay, render_scalp_overlay(result))
+    if args.json:
+        print(json.dumps(report, ensure_ascii=False))
+    else:
+        fraction = report["scalp_visible_fraction"]
+        lines = [f"{args.photo.name} ({report['view']} view):"]
+        shown = "not measured" if fraction is None else f"{fraction:.1%} of the region"
+        lines.append(f"  visible scalp: {shown}")
+        if report["hairline"] is not None:
+            lines.append(f"  hairline recession index {report['hairline']['recession_index']}")
+        if report["part_width_mm"] is not None:
+            lines.append(f"  part width {report['part_width_mm']:.1f} mm")
+        lines.extend(f"  ! {problem}" for problem in report["problems"])
+        algorithm = report["algorithm"]
+        lines.append(f"  {algorithm['name']} {algorithm['version']}, {report['seconds']:.2f} s")
+        print("\n".join(lines))
+    return EXIT_OK if report["usable"] else EXIT_FAILED
+
+
+def scalp_report(result, *, seconds: float) -> dict:
+    """The JSON contract of `trichotrack measure scalp --json`."""
+    hairline = result.hairline
+    params = {k: v for k, v in result.params.items() if isinstance(v, (int, float, str, type(None)))}
+    return {
+        "view": result.view,
+        "usable": bool(result.usable),
+        "problems": list(result.problems),
+        "scalp_visible_fraction": _round(result.scalp_visible_fraction, 4),
+        "hairline": None
+        if hairline is None
+        else {
+            "midline_depth_fraction": _round(_finite(hairline.midline_depth_fraction), 4),
+            "left_temple_depth_fraction": _round(_finite(hairline.left_temple_depth_fraction), 4),
+            "right_temple_depth_fraction": _round(_finite(hairline.right_temple_depth_fraction), 4),
+            "recession_index": _round(_finite(hairline.recession_index), 4),
+        },
+        "part_width_mm": _round(result.part_width_mm, 2),
+        "quarter_turns": int(result.quarter_turns),
+        "algorithm": {"name": result.algorithm, "version": result.version, "params": params},
+        "seconds": round(seconds, 3),
+    }
+
+
+def _finite(value):
+    return value if value is not None and math.isfinite(value) else None
+
+
+def _stage(args) -> int:
+    from trichotrack.measure.io import read_image
+    from trichotrack.measure.scalp import VIEWS, measure_scalp
+    from trichotrack.measure.staging import stage_from_results
+
+    photos = {}
+    for item in args.photos:
+        view, sep, path = item.partition("=")
+        if not sep or not path:
+            raise ValueError(f"expected VIEW=PHOTO, got {item!r}")
+        if view not in VIEWS:
+            raise ValueError(f"unknown view {view!r} in {item!r}; use one of {', '.join(VIEWS)}")
+        if view in photos:
+            raise ValueError(f"view {view!r} given twice")
+        photos[view] = Path(path)
+    results = [measure_scalp(read_image(path), view=view) for view, path in photos.items()]
+    estimate = stage_from_results(results, sex=args.sex)
+    report = {
+        "scale": estimate.scale,
+        "stage": estimate.stage,
+        "probabilities": {str(k): v for k, v in estimate.probabilities.items()},
+        "measurements": {k: round(v, 4) for k, v in estimate.measurements.items()},
+        "problems": list(estimate.problems),
+        "algorithm": {"name": estimate.algorithm, "version": estimate.version},
+    }
+    if args.json:
+        print(json.dumps(report, ensure_ascii=False))
+    else:
+        shown = "not estimated" if report["stage"] is None else report["stage"]
+        lines = [f"{report['scale']} stage: {shown}"]
+        lines += [f"  P({k}) = {p:.2f}" for k, p in report["probabilities"].items() if p >= 0.01]
+        lines += [f"  {k} = {v}" for k, v in report["measurements"].items()]
+        lines += [f"  ! {problem}" for problem in report["problems"]]
+        print("\n".join(lines))
+    return EXIT_OK if report["stage"] is not None else EXIT_FAILED
+
+
 def _card(args) -> int:
     from trichotrack.measure.card import card_layout, render_card
     from trichotrack.measure.io import write_image
@@ -247,6 +443,12 @@ def _demo_data(args) -> int:
     from trichotrack.web.commands import demo_data
 
     return demo_data()
+
+
+def _remeasure(args) -> int:
+    from trichotrack.web.commands import remeasure
+
+    return remeasure(all_photos=args.all, enqueue=args.enqueue)
 
 
 if __name__ == "__main__":
