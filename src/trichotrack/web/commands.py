@@ -1,4 +1,5 @@
-"""Entry points for the CLI: ``trichotrack serve [--port N]`` and ``trichotrack demo-data``.
+"""Entry points for the CLI: ``trichotrack serve [--port N]``, ``trichotrack demo-data`` and
+``trichotrack remeasure [--all] [--enqueue]``.
 
 Only these functions set up Django, so that importing trichotrack.web.commands is cheap and the core CLI
 never needs Django.
@@ -10,6 +11,7 @@ import secrets
 import signal
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 SETTINGS = "trichotrack.web.settings"
@@ -79,6 +81,33 @@ def demo_data() -> int:
     return 0
 
 
+def remeasure(*, all_photos: bool = False, enqueue: bool = False) -> int:
+    """Measure the clinic's shed-hair photos again (after an algorithm change), with a progress bar."""
+    _prepare()
+    from django.core.management import call_command
+
+    call_command("remeasure", all=all_photos, enqueue=enqueue)
+    return 0
+
+
+WATCHDOG_SECONDS = 60
+
+
+def _watchdog_loop(stop: threading.Event, interval: float = WATCHDOG_SECONDS) -> None:
+    """Fail tasks stuck in RUNNING (django-tasks-db leaves a killed worker's task RUNNING for ever)."""
+    from django.db import connection
+
+    from trichotrack.web.photos.watchdog import fail_stuck_tasks
+
+    while not stop.wait(interval):
+        try:
+            fail_stuck_tasks()
+        except Exception as error:
+            print(f"trichotrack: watchdog: {type(error).__name__}: {error}", file=sys.stderr)
+        finally:
+            connection.close()
+
+
 def _raise_keyboard_interrupt(signum, frame):
     raise KeyboardInterrupt
 
@@ -105,6 +134,8 @@ def serve(*, port: int = 8000) -> int:
     worker = subprocess.Popen(
         [sys.executable, "-m", "django", "db_worker", "--queue-name", "*"], env=os.environ.copy()
     )
+    stop_watchdog = threading.Event()
+    threading.Thread(target=_watchdog_loop, args=(stop_watchdog,), name="watchdog", daemon=True).start()
     # `kill` and service managers send SIGTERM: stop the same way as Ctrl-C, so the worker is stopped too.
     signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
     print(f"trichotrack is running at http://{host}:{port}/ (data in {data_dir}); Ctrl-C stops it.")
@@ -115,6 +146,7 @@ def serve(*, port: int = 8000) -> int:
     except KeyboardInterrupt:
         pass
     finally:
+        stop_watchdog.set()
         worker.terminate()
         try:
             worker.wait(timeout=10)

@@ -75,6 +75,7 @@ def load(today: dt.date | None = None) -> Clinic:
         users[username] = user
     create_default_definitions(clinic, valid_from=dt.date(2015, 1, 1))
     _documented_case(clinic, users)
+    _shed_photos(users)
     _synthetic(clinic, users, today)
     return clinic
 
@@ -439,3 +440,37 @@ def _synthetic(clinic, users, today, n=20):
                 outcome="recovered",
                 recorded_by=nurse,
             )
+
+
+# The documented case photographed her shed hair: three daily collections around the treatment (synthetic
+# photos, measured by the task worker once `trichotrack serve` runs).
+SHED_PHOTOS = [(dt.date(2016, 1, 20), 24), (dt.date(2016, 2, 20), 36), (dt.date(2016, 4, 1), 14)]
+
+
+def _shed_photos(users):
+    import io
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from PIL import Image
+
+    from trichotrack.synth.shedding import shed_photo
+    from trichotrack.web.photos import services as photo_services
+    from trichotrack.web.photos.models import Protocol, Source, View
+
+    patient = Patient.objects.get(user=users["patient"])
+    for seed, (day, n_hairs) in enumerate(SHED_PHOTOS):
+        image = shed_photo(seed, shape=(360, 480), n_hairs=n_hairs, background="white_paper").image
+        buffer = io.BytesIO()
+        Image.fromarray(image).save(buffer, format="JPEG", quality=90)
+        upload = SimpleUploadedFile(f"shed-{day}.jpg", buffer.getvalue(), content_type="image/jpeg")
+        session = photo_services.new_session(
+            patient, user=users["patient"], taken_on=day, hair_state=["dry"], source=Source.PORTAL
+        )
+        photo_services.store_photos(
+            session,
+            photo_services.check_files([upload]),
+            user=users["patient"],
+            view=View.SHED,
+            protocol=Protocol.DAILY,
+            days_since_shampoo=2,
+        )

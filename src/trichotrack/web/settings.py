@@ -14,6 +14,14 @@ TRICHOTRACK_DEMO_PASSWORD   password of the demo accounts made by ``trichotrack 
 TRICHOTRACK_SECURE_COOKIES  mark cookies Secure (default: on unless DEBUG); off for plain-http loopback use
 TRICHOTRACK_IDLE_MINUTES    staff sessions expire after this many idle minutes (default 30)
 TRICHOTRACK_REQUIRE_MFA     clinic staff must pass a one-time code (TOTP) after the password (default on)
+TRICHOTRACK_PHOTO_MAX_MB    largest accepted photo file (default 30)
+TRICHOTRACK_PHOTO_MAX_MP    most pixels a photo may declare, in megapixels (default 50)
+TRICHOTRACK_TASK_STUCK_MINUTES  the watchdog fails a task RUNNING longer than this (default 15)
+TRICHOTRACK_INVITE_DAYS     a patient portal invitation link is valid this many days (default 14)
+TRICHOTRACK_S3_BUCKET       store photos and files in this S3-compatible bucket instead of the data folder;
+                            needs ``pip install "django-storages[s3]"``; with TRICHOTRACK_S3_ENDPOINT_URL
+                            (e.g. MinIO), TRICHOTRACK_S3_REGION, and the usual AWS_ACCESS_KEY_ID /
+                            AWS_SECRET_ACCESS_KEY in the environment (system check trichotrack.E020)
 """
 
 import os
@@ -61,6 +69,8 @@ INSTALLED_APPS = [
     "trichotrack.web.followups",
     "trichotrack.web.safety",
     "trichotrack.web.reports",
+    "trichotrack.web.photos",
+    "trichotrack.web.portal",
 ]
 
 MIDDLEWARE = [
@@ -116,7 +126,11 @@ else:
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+# Two queues: "default" (PDFs, clocks) and "images" (photo measurement, CPU-heavy). `trichotrack serve` runs
+# one worker for both; more workers, on any machine that reaches the same PostgreSQL database, start with
+# `python -m django db_worker --queue-name images --worker-id <unique>` (rows are claimed with SKIP LOCKED).
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default", "images"]}}
+TASK_STUCK_MINUTES = envint("TRICHOTRACK_TASK_STUCK_MINUTES", "15")
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -175,6 +189,30 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 WHITENOISE_USE_FINDERS = True
 MEDIA_ROOT = DATA_DIR / "media"
 MEDIA_URL = "/media/"
+# Files go through Django's storage API: the data folder by default, an S3-compatible bucket by configuration.
+# Photos are never served from MEDIA_URL: views check access, then stream them from the storage.
+S3_BUCKET = os.getenv("TRICHOTRACK_S3_BUCKET", "")
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+if S3_BUCKET:
+    STORAGES["default"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": S3_BUCKET,
+            "endpoint_url": os.getenv("TRICHOTRACK_S3_ENDPOINT_URL") or None,
+            "region_name": os.getenv("TRICHOTRACK_S3_REGION") or None,
+            "default_acl": "private",
+            "querystring_auth": True,
+            "file_overwrite": False,
+        },
+    }
+
+PHOTO_MAX_BYTES = envint("TRICHOTRACK_PHOTO_MAX_MB", "30") * 1024 * 1024
+PHOTO_MAX_PIXELS = envint("TRICHOTRACK_PHOTO_MAX_MP", "50") * 1_000_000
+PHOTO_MAX_FILES = 12  # per upload
+INVITE_DAYS = envint("TRICHOTRACK_INVITE_DAYS", "14")
 
 LOGGING = {
     "version": 1,

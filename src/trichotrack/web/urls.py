@@ -26,6 +26,8 @@ urlpatterns = [
     path("", include("trichotrack.web.procedures.urls")),
     path("", include("trichotrack.web.safety.urls")),
     path("reports/", include("trichotrack.web.reports.urls")),
+    path("", include("trichotrack.web.photos.urls")),
+    path("", include("trichotrack.web.portal.urls")),
     path("admin/", admin.site.urls),
     path("healthz", healthz),
 ]

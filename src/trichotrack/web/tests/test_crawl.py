@@ -20,6 +20,8 @@ def crawl(client, start, limit=600):
             continue
         seen.add(url)
         response = client.get(url)
+        if response.streaming:  # a download (a photo's original): read it so that the file is closed
+            b"".join(response.streaming_content)
         statuses[url] = response.status_code
         if response.status_code == 302:
             queue.append(response["Location"])

@@ -7,7 +7,13 @@ Kinds of view:
   new    — a GET of a form not tied to an object: staff 200 (any clinic), researcher and patient 403
   post   — a POST action on one object: staff acts, researcher 403, other clinic 404
   clinician — a GET for clinicians only: as write, and the nurse teammate gets 403
+  clinician_post — a POST for clinicians only: as post, and the nurse teammate gets 403
+
+The patient portal's own pages are in `portal_views`: the patient 200, every staff role 403, anonymous to
+login, another patient 404.
 """
+
+import datetime as dt
 
 from django.urls import reverse
 
@@ -38,6 +44,42 @@ class AccessMatrixTest(BaseTestCase):
             onset_on=cls.procedure.harvest_at.date(),
             aware_on=cls.procedure.harvest_at.date(),
             expected=True,
+        )
+        cls.make_photos()
+
+    @classmethod
+    def make_photos(cls):
+        from trichotrack.web.photos import services as photo_services
+        from trichotrack.web.photos.models import Pair, View
+        from trichotrack.web.photos.tests import files
+        from trichotrack.web.photos.tests.base import give_photo_consent
+        from trichotrack.web.portal.models import Invitation
+
+        give_photo_consent(cls.patient, cls.definitions, cls.alice)
+        cls.photo_session = photo_services.new_session(cls.patient, user=cls.alice)
+        image = files.shed_image(n_hairs=3).image
+        checked = photo_services.check_files([files.upload("a.jpg", files.jpeg(image))] * 1)
+        (cls.photo,) = photo_services.store_photos(
+            cls.photo_session, checked, user=cls.alice, view=View.SHED, protocol="wash"
+        )
+        photo_services.run_measurement(cls.photo.pk, cls.photo.measure_request)
+        checked = photo_services.check_files([files.upload(f"{i}.jpg", files.jpeg(image)) for i in range(2)])
+        vertex = photo_services.store_photos(cls.photo_session, checked, user=cls.alice, view=View.VERTEX)
+        result = photo_services.compare_photos(*vertex)
+        from django.core.files.base import ContentFile
+        from django.core.files.storage import default_storage
+
+        name = default_storage.save("photos/registered/m.jpg", ContentFile(result.registered_jpeg))
+        cls.pair = Pair.objects.create(
+            patient=cls.patient,
+            baseline=vertex[0],
+            followup=vertex[1],
+            verdict=result.verdict,
+            registration=result.registration,
+            registered=name,
+        )
+        cls.invitation = Invitation.objects.create(
+            patient=cls.patient, expires_at=cls.photo.uploaded_at + dt.timedelta(days=14)
         )
 
     def views(self):
@@ -76,10 +118,43 @@ class AccessMatrixTest(BaseTestCase):
             ("post", reverse("consent:withdraw", args=[p, c])),
             ("post", reverse("patients:medication_stop", args=[p, self.medication.pk])),
             ("post", reverse("procedures:confirm_injection", args=[proc])),
+            *self.photo_views(),
+        ]
+
+    def photo_views(self):
+        p, photo, pair = self.patient.pk, self.photo.pk, self.pair.pk
+        return [
+            ("read", reverse("photos:patient", args=[p])),
+            ("write", reverse("photos:session_create", args=[p])),
+            ("read", reverse("photos:session", args=[self.photo_session.pk])),
+            ("read", reverse("photos:detail", args=[photo])),
+            ("read", reverse("photos:status", args=[photo])),
+            ("read", reverse("photos:image", args=[photo, "derived"])),
+            ("read", reverse("photos:image", args=[photo, "overlay"])),
+            ("write", reverse("photos:original", args=[photo])),
+            ("read", reverse("photos:pair", args=[pair])),
+            ("read", reverse("photos:pair_image", args=[pair])),
+            ("post", reverse("photos:upload", args=[self.photo_session.pk])),
+            ("post", reverse("photos:measure", args=[photo])),
+            ("post", reverse("photos:pair_create", args=[p])),
+            ("clinician_post", reverse("photos:correct", args=[photo])),
+            ("post", reverse("portal:invite", args=[p])),
+            ("post", reverse("portal:revoke", args=[p, self.invitation.pk])),
+        ]
+
+    def portal_views(self):
+        photo = self.photo.pk
+        return [
+            reverse("portal:shed"),
+            reverse("portal:history"),
+            reverse("portal:photo", args=[photo]),
+            reverse("portal:status", args=[photo]),
+            reverse("portal:image", args=[photo, "derived"]),
+            reverse("portal:image", args=[photo, "overlay"]),
         ]
 
     def fetch(self, kind, url):
-        return self.client.post(url, {}) if kind == "post" else self.client.get(url)
+        return self.client.post(url, {}) if kind in ("post", "clinician_post") else self.client.get(url)
 
     def expect(self, user, kind, url, status):
         self.client.logout()
@@ -108,13 +183,14 @@ class AccessMatrixTest(BaseTestCase):
         tested = {reverse_name for reverse_name in self.view_names()}
         # Account pages: any signed-in user; tested in test_mfa, test_settings_and_checks and below.
         accounts = {"home", "login", "logout", "mfa", "portal", "password_change", "password_change_done"}
+        accounts.add("portal:join")  # the public invitation link: tested in portal/tests
         untested = names - tested - accounts
         assert not untested, f"views missing from the access matrix: {sorted(untested)}"
 
     def view_names(self):
         from django.urls import resolve
 
-        for _, url in self.views():
+        for url in [url for _, url in self.views()] + self.portal_views():
             match = resolve(url)
             yield match.view_name
 
@@ -125,13 +201,13 @@ class AccessMatrixTest(BaseTestCase):
 
     def test_owner_clinician_can_use_every_view(self):
         for kind, url in self.views():
-            expected = 302 if kind == "post" else 200
+            expected = 302 if kind in ("post", "clinician_post") else 200
             self.expect(self.alice, kind, url, expected)
 
     def test_teammate_can_use_every_view_but_clinician_actions(self):
         flag_url = reverse("patients:flag_acknowledge", args=[self.patient.pk, self.screen.flags.first().pk])
         for kind, url in self.views():
-            if url == flag_url or kind == "clinician":
+            if url == flag_url or kind in ("clinician", "clinician_post"):
                 self.expect(
                     self.bob, kind, url, 403
                 )  # acknowledging a contraindication is a clinician's call
@@ -156,6 +232,9 @@ class AccessMatrixTest(BaseTestCase):
         for kind, url in self.views():
             if kind in ("list", "read"):
                 response = self.client.get(url)
+                if response.streaming:  # a photo: read it so that the file is closed
+                    b"".join(response.streaming_content)
+                    continue
                 assert self.patient.family_name.encode() not in response.content, url
                 assert b"Patricia" not in response.content, url
 
@@ -174,6 +253,26 @@ class AccessMatrixTest(BaseTestCase):
             assert self.client.get(reverse("portal")).status_code == 403
         self.client.logout()
         assert self.client.get(reverse("portal")).status_code == 302
+
+    def test_portal_pages_are_the_patients_only(self):
+        for url in self.portal_views():
+            self.expect(self.pat, "read", url, 200)
+            for user in (self.alice, self.bob, self.rita, self.charlie):
+                self.expect(user, "read", url, 403)
+            response = self.expect(None, "read", url, 302)
+            assert response["Location"].startswith("/accounts/login/")
+
+    def test_another_patient_gets_404_for_every_portal_object(self):
+        from trichotrack.web.clinics.models import Role
+        from trichotrack.web.test import make_patient, make_user
+
+        other = make_patient(self.clinic, "A-009")
+        other.user = make_user("otto", self.clinic, Role.PATIENT)
+        other.save()
+        for url in self.portal_views():
+            expected = 404 if "/photos/" in url else 200
+            response = self.expect(other.user, "read", url, expected)
+            assert b"A-001" not in response.content
 
     def test_home_sends_each_role_to_its_start_page(self):
         self.login(self.pat)

@@ -1,0 +1,266 @@
+"""The one Django-side module that imports the measurement core (trichotrack.measure).
+
+Bytes in, plain values out: checking an upload, making the metadata-free derived copy, measuring a shed-hair
+photo, registering a before/after pair. Nothing here touches the database or the storage.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import threading
+import time
+import zipfile
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image, ImageFile
+
+from trichotrack.measure import compare
+from trichotrack.measure.io import ImageReadError, read_image
+
+FORMATS = {"jpeg": "image/jpeg", "png": "image/png", "heic": "image/heic"}
+HEIF_BRANDS = {b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"msf1"}
+# Markup or script anywhere in an "image" makes it a polyglot a browser or a viewer could run.
+MARKUP = (b"<html", b"<script", b"<svg", b"<!doctype", b"<?php", b"<?xml", b"<iframe", b"javascript:")
+
+
+_strict_lock = threading.Lock()
+
+
+@contextmanager
+def strict_decoding():
+    """Pillow refuses truncated files while this is active.
+
+    WeasyPrint (the consent PDFs) sets Pillow's process-wide ``ImageFile.LOAD_TRUNCATED_IMAGES = True`` when
+    it is imported, which would let a truncated upload through `read_image` grey-padded; uploads are checked
+    with the flag off again.
+    """
+    with _strict_lock:
+        previous = ImageFile.LOAD_TRUNCATED_IMAGES
+        ImageFile.LOAD_TRUNCATED_IMAGES = False
+        try:
+            yield
+        finally:
+            ImageFile.LOAD_TRUNCATED_IMAGES = previous
+
+
+class UploadRefused(ValueError):
+    """The file is not accepted; the message says why in one sentence."""
+
+
+@dataclass(frozen=True)
+class CheckedUpload:
+    name: str
+    data: bytes
+    format: str  # jpeg, png, heic
+    sha256: str
+    image: np.ndarray  # (M, N, 3) uint8, upright
+
+
+def sniff_format(data: bytes) -> str | None:
+    """'jpeg', 'png' or 'heic' from the first bytes (never from the file name), else None."""
+    if data[:3] == b"\xff\xd8\xff":
+        return "jpeg"
+    if data[:8] == b"\x89PNG\r\n\x1a\n":
+        return "png"
+    if data[4:8] == b"ftyp" and data[8:12] in HEIF_BRANDS:
+        return "heic"
+    return None
+
+
+def check_upload(name: str, data: bytes, *, max_bytes: int, max_pixels: int) -> CheckedUpload:
+    """Accept a JPEG, PNG or HEIC photo or raise UploadRefused with a sentence a person can act on.
+
+    Refused: too large, not one of the three formats (whatever the name says), a polyglot (a ZIP archive, or
+    markup or script, inside the file), data after the end of a PNG, and whatever the core's safe decoder
+    refuses (decompression bombs, truncated or damaged files, too many pixels).
+    """
+    label = name or "upload"
+    if not data:
+        raise UploadRefused(f"{label}: the file is empty.")
+    if len(data) > max_bytes:
+        raise UploadRefused(f"{label}: the file is larger than {max_bytes // (1024 * 1024)} MB.")
+    fmt = sniff_format(data)
+    if fmt is None:
+        raise UploadRefused(f"{label}: not a JPEG, PNG or HEIC photo (whatever its name says).")
+    hidden = _outside_pixels(data, fmt)
+    if any(marker in hidden.lower() for marker in MARKUP) or b"PK\x03\x04" in hidden or _is_zip(data):
+        raise UploadRefused(f"{label}: the file hides other content (markup, script or an archive).")
+    if fmt == "png" and not _png_ends_cleanly(data):
+        raise UploadRefused(f"{label}: the PNG file has data after its end.")
+    try:
+        with strict_decoding():
+            image = read_image(data, max_pixels=max_pixels, max_bytes=max_bytes)
+    except ImageReadError as error:
+        message = str(error).removeprefix("upload: ")
+        raise UploadRefused(f"{label}: {message[:1].lower()}{message[1:]}".rstrip(".") + ".") from None
+    return CheckedUpload(label, data, fmt, hashlib.sha256(data).hexdigest(), image)
+
+
+def _is_zip(data: bytes) -> bool:
+    try:
+        return zipfile.is_zipfile(io.BytesIO(data))
+    except (OSError, ValueError):
+        return True
+
+
+def _outside_pixels(data: bytes, fmt: str) -> bytes:
+    """Every byte of the file except the compressed pixels: metadata segments, chunks, boxes and trailers.
+
+    Polyglots hide their second file there; the compressed pixels are not searched, since random bytes
+    would match short markers by chance.
+    """
+    parts = []
+    if fmt == "jpeg":
+        at = 2
+        while at + 4 <= len(data) and data[at] == 0xFF:
+            marker = data[at + 1]
+            if marker in (0xD8, 0x01) or 0xD0 <= marker <= 0xD7:
+                at += 2
+                continue
+            length = int.from_bytes(data[at + 2 : at + 4], "big")
+            parts.append(data[at + 4 : at + 2 + length])
+            at += 2 + length
+            if marker == 0xDA:  # start of scan: the compressed pixels follow
+                break
+        end = data.rfind(b"\xff\xd9")
+        parts.append(data[end + 2 :] if end != -1 else b"")
+    elif fmt == "png":
+        at = 8
+        while at + 8 <= len(data):
+            length = int.from_bytes(data[at : at + 4], "big")
+            kind = data[at + 4 : at + 8]
+            if kind != b"IDAT":
+                parts.append(data[at + 4 : at + 12 + length])
+            at += 12 + length
+        parts.append(data[at:])
+    else:  # ISO base media boxes: everything but the coded image data (mdat)
+        at = 0
+        while at + 8 <= len(data):
+            size = int.from_bytes(data[at : at + 4], "big")
+            kind = data[at + 4 : at + 8]
+            if size == 1 and at + 16 <= len(data):
+                size = int.from_bytes(data[at + 8 : at + 16], "big")
+            elif size == 0:
+                size = len(data) - at
+            if size < 8:
+                parts.append(data[at:])
+                break
+            if kind != b"mdat":
+                parts.append(data[at : at + size])
+            at += size
+        parts.append(data[at:])
+    return b"".join(parts)
+
+
+def _png_ends_cleanly(data: bytes) -> bool:
+    end = data.rfind(b"IEND")
+    return end != -1 and len(data) - (end + 8) == 0
+
+
+def derived_jpeg(image: np.ndarray, *, quality: int = 90) -> bytes:
+    """The photo as a fresh JPEG: upright pixels only, no EXIF, GPS, maker notes, XMP or ICC data."""
+    buffer = io.BytesIO()
+    Image.fromarray(np.ascontiguousarray(image)).save(buffer, format="JPEG", quality=quality, optimize=True)
+    return buffer.getvalue()
+
+
+def png_bytes(image: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(np.ascontiguousarray(image)).save(buffer, format="PNG", optimize=False)
+    return buffer.getvalue()
+
+
+def decode(data: bytes) -> np.ndarray:
+    return read_image(data)
+
+
+def quality_measures(image: np.ndarray) -> dict:
+    """Exposure and sharpness of one photo, for the before/after verdict."""
+    return {"mean_brightness": compare.exposure(image), "sharpness": compare.sharpness(image)}
+
+
+def shedding_algorithm() -> tuple[str, str]:
+    """(name, version) of the shed-hair algorithm now installed: `remeasure` compares it with stored ones."""
+    from trichotrack.measure import shedding
+
+    return shedding.ALGORITHM, shedding.VERSION
+
+
+@dataclass(frozen=True)
+class ShedMeasurement:
+    fields: dict  # Measurement model fields
+    overlay_png: bytes
+
+
+def measure_shed_photo(data: bytes) -> ShedMeasurement:
+    """Measure a stored original (bytes) as the CLI does; fields for the Measurement row and the overlay."""
+    from trichotrack.cli import shedding_report
+    from trichotrack.measure.photo import measure_shedding_photo
+    from trichotrack.measure.shedding import render_overlay
+
+    started = time.perf_counter()
+    image = read_image(data)
+    measured = measure_shedding_photo(image)
+    seconds = time.perf_counter() - started
+    report = shedding_report(measured, seconds=seconds)
+    result = measured.result
+    overlay = render_overlay(measured.analysed_image, result)
+    rows, cols = measured.analysed_image.shape[:2]
+    fields = {
+        "algorithm": result.algorithm,
+        "version": result.version,
+        "params": report["algorithm"]["params"],
+        "hair_count": int(result.hair_count),
+        "count_low": int(result.count_low),
+        "count_high": int(result.count_high),
+        "countable": bool(result.countable),
+        "problems": list(measured.problems),
+        "scale_source": measured.scale_source,
+        "mm_per_px": report["mm_per_px"],
+        "short_hair_fraction": report["short_hair_fraction"],
+        "report": report,
+        "analysed_width_px": cols,
+        "analysed_height_px": rows,
+        "seconds": seconds,
+    }
+    return ShedMeasurement(fields, png_bytes(overlay))
+
+
+@dataclass(frozen=True)
+class PairResult:
+    registered_jpeg: bytes | None  # the follow-up warped onto the baseline
+    verdict: str
+    reasons: tuple[str, ...]
+    measures: dict
+    registration: dict
+
+
+def compare_pair(baseline: bytes, followup: bytes, *, facts: dict) -> PairResult:
+    """Register the follow-up onto the baseline and judge the pair. `facts`: views, tags and dates."""
+    base_image, follow_image = read_image(baseline), read_image(followup)
+    registration = compare.register(base_image, follow_image)
+    registered = None
+    if registration.found:
+        registered = derived_jpeg(compare.warp_onto(base_image.shape, follow_image, registration))
+    verdict = compare.assess_comparability(
+        baseline_exposure=compare.exposure(base_image),
+        followup_exposure=compare.exposure(follow_image),
+        baseline_sharpness=compare.sharpness(base_image),
+        followup_sharpness=compare.sharpness(follow_image),
+        registration=registration,
+        **facts,
+    )
+    info = {
+        "found": registration.found,
+        "method": registration.method,
+        "inliers": registration.inliers,
+        "scale": round(registration.scale, 3),
+        "rotation_deg": round(registration.rotation_deg, 1),
+        "algorithm": compare.ALGORITHM,
+        "version": compare.VERSION,
+        "params": registration.params,
+    }
+    return PairResult(registered, verdict.verdict, verdict.reasons, verdict.measures, info)

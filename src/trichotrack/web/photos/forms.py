@@ -1,0 +1,118 @@
+from django import forms
+from django.utils import timezone
+
+from trichotrack.web.forms import DateInput, NoFutureDatesMixin
+
+from .models import GLOBAL_VIEWS, HairState, Photo, PhotoSession, Protocol, View
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleImageField(forms.FileField):
+    """Several files at once; each is checked by services.check_files, not by Django's ImageField."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault(
+            "widget", MultipleFileInput(attrs={"accept": "image/jpeg,image/png,image/heic,.heic"})
+        )
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data, initial=None):
+        single = super().clean
+        if isinstance(data, (list, tuple)):
+            return [single(d, initial) for d in data]
+        return [single(data, initial)] if data else []
+
+
+class SessionForm(NoFutureDatesMixin, forms.ModelForm):
+    no_future = ("taken_on",)
+    hair_state = forms.MultipleChoiceField(
+        choices=HairState.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Standard: washed, dried and combed, no product.",
+    )
+
+    class Meta:
+        model = PhotoSession
+        fields = ["taken_on", "visit", "hair_state", "notes"]
+        widgets = {"taken_on": DateInput, "notes": forms.Textarea(attrs={"rows": 2})}
+
+    def __init__(self, *args, patient, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["visit"].queryset = patient.visits.all()
+        self.fields["visit"].required = False
+        self.initial.setdefault("taken_on", timezone.localdate())
+
+
+class UploadForm(forms.Form):
+    view = forms.ChoiceField(choices=View.choices)
+    protocol = forms.ChoiceField(choices=[("", "—"), *Protocol.choices], required=False)
+    days_since_shampoo = forms.IntegerField(min_value=0, max_value=60, required=False)
+    site = forms.CharField(max_length=100, required=False, label="Marked site (trichoscopy)")
+    files = MultipleImageField(label="Photos (JPEG, PNG or HEIC; several at once)")
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("view") == View.SHED and not cleaned.get("protocol"):
+            self.add_error("protocol", "Shed-hair photos need their protocol.")
+        if cleaned.get("view") == View.TRICHOSCOPY and not cleaned.get("site"):
+            self.add_error("site", "Name the marked target site.")
+        return cleaned
+
+
+class PortalShedForm(forms.Form):
+    protocol = forms.ChoiceField(choices=Protocol.choices, widget=forms.RadioSelect)
+    days_since_shampoo = forms.IntegerField(min_value=0, max_value=60, label="Days since the last shampoo")
+    hair_state = forms.MultipleChoiceField(
+        choices=HairState.choices, required=False, widget=forms.CheckboxSelectMultiple, label="Hair today"
+    )
+    files = MultipleImageField(label="Photo of the hairs on the card")
+
+
+class CorrectionForm(forms.Form):
+    removed = forms.JSONField(required=False)
+    added = forms.JSONField(required=False)
+    note = forms.CharField(max_length=200, required=False)
+
+    def clean_removed(self):
+        value = self.cleaned_data.get("removed") or []
+        if not isinstance(value, list) or not all(isinstance(v, int) for v in value):
+            raise forms.ValidationError("A list of hair numbers.")
+        return value
+
+    def clean_added(self):
+        value = self.cleaned_data.get("added") or []
+        ok = isinstance(value, list) and all(
+            isinstance(p, list) and len(p) == 2 and all(isinstance(v, (int, float)) for v in p) for p in value
+        )
+        if not ok:
+            raise forms.ValidationError("A list of [row, column] points.")
+        return value
+
+
+class PairForm(forms.Form):
+    baseline = forms.ModelChoiceField(queryset=Photo.objects.none())
+    followup = forms.ModelChoiceField(queryset=Photo.objects.none(), label="Follow-up")
+
+    def __init__(self, *args, patient, **kwargs):
+        super().__init__(*args, **kwargs)
+        photos = Photo.objects.filter(patient=patient, view__in=(*GLOBAL_VIEWS, View.TRICHOSCOPY))
+        photos = photos.select_related("session").order_by("session__taken_on", "id")
+        self.fields["baseline"].queryset = self.fields["followup"].queryset = photos
+        label = lambda p: f"{p.get_view_display()} · {p.session.taken_on:%d %b %Y} · #{p.pk}"  # noqa: E731
+        self.fields["baseline"].label_from_instance = self.fields["followup"].label_from_instance = label
+
+    def clean(self):
+        cleaned = super().clean()
+        b, f = cleaned.get("baseline"), cleaned.get("followup")
+        if b and f:
+            if b.pk == f.pk:
+                raise forms.ValidationError("Choose two different photos.")
+            if b.view != f.view:
+                raise forms.ValidationError("Pair photos of the same view.")
+            if f.session.taken_on < b.session.taken_on:
+                cleaned["baseline"], cleaned["followup"] = f, b
+        return cleaned

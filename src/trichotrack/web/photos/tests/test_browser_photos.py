@@ -1,0 +1,113 @@
+"""Browser tests of the photo pages (Playwright on Debian's chromium); screenshots in var/test-artifacts/."""
+
+import datetime as dt
+import os
+
+import pytest
+
+from trichotrack.web.tests.test_browser import CHROMIUM, browser, clinic, page, sign_in  # noqa: F401
+
+from . import files
+from .base import give_photo_consent, run_queued_measurements
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="Debian chromium is not installed"),
+]
+
+
+@pytest.fixture
+def patient(clinic):  # noqa: F811
+    from trichotrack.web.clinics.models import Role
+    from trichotrack.web.test import make_patient, make_user
+
+    definitions = {d.kind: d for d in clinic.consent_definitions.all()}
+    user = make_user("pat", clinic, Role.PATIENT)
+    patient = make_patient(clinic, "B-010", user=user, given_name="Patricia")
+    give_photo_consent(patient, definitions, user.__class__.objects.get(username="alice"))
+    return patient
+
+
+@pytest.fixture
+def media(settings, tmp_path):
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+
+
+def wait_for_measurement(browser_page, name):
+    """Run the queued measurement as the worker would while the page polls, then wait for the result."""
+    browser_page.get_by_text("Waiting for a worker").wait_for()
+    browser_page.shot(f"{name}-waiting")
+    assert run_queued_measurements() == ["measured"]
+
+
+def test_a_patient_uploads_from_the_portal_and_sees_the_result(page, patient, media, tmp_path):  # noqa: F811
+    photo_file = tmp_path / "shed.jpg"
+    photo_file.write_bytes(files.jpeg(files.shed_image(seed=2, n_hairs=5).image))
+    page.set_viewport_size({"width": 390, "height": 844})  # a phone
+    sign_in(page, "pat")
+    page.goto("/")
+    page.get_by_role("link", name="Shedding photo").click()
+    page.get_by_text("calibration card").first.wait_for()
+    page.get_by_label("60-second comb count").check()
+    page.get_by_label("Days since the last shampoo").fill("2")
+    page.get_by_label("Dry").check()
+    with page.expect_file_chooser() as chooser:
+        page.get_by_label("Photo of the hairs on the card").click()
+    chooser.value.set_files(str(photo_file))
+    page.shot("portal-form")
+    page.get_by_role("button", name="Send the photo").click()
+    wait_for_measurement(page, "portal")
+    page.locator(".result .stat").wait_for()
+    page.get_by_alt_text("The hairs found, numbered").wait_for()
+    page.shot("portal-result")
+    page.get_by_role("link", name="My history").first.click()
+    page.locator("svg.chart circle.count").first.wait_for()
+    page.shot("portal-history")
+
+
+def test_a_clinician_corrects_a_count_by_clicking(page, patient, media, settings):  # noqa: F811
+    from trichotrack.web.photos import services
+    from trichotrack.web.photos.models import Correction, View
+
+    settings.REQUIRE_MFA = False
+    alice = patient.clinic.memberships.get(user__username="alice").user
+    session = services.new_session(patient, user=alice)
+    checked = services.check_files([files.upload("s.jpg", files.jpeg(files.shed_image(seed=4).image))])
+    (photo,) = services.store_photos(session, checked, user=alice, view=View.SHED, protocol="wash")
+    run_queued_measurements()
+    auto = photo.current_measurement().hair_count
+    sign_in(page)
+    page.goto(f"/photos/{photo.pk}/")
+    img = page.locator("#overlay-img")
+    img.wait_for()
+    page.wait_for_function("document.getElementById('overlay-img').naturalWidth > 0")
+    box = img.bounding_box()
+    page.mouse.click(box["x"] + 3, box["y"] + 3)  # a corner: no hair there, so a missed hair is added
+    page.get_by_text(f"(automatic {auto}; removed 0, added 1)").wait_for()
+    page.shot("correction-marked")
+    page.get_by_role("button", name="Save correction").click()
+    page.get_by_text(f"Count corrected to {auto + 1} (automatic: {auto}).").wait_for()
+    page.shot("correction-saved")
+    correction = Correction.objects.get()
+    assert correction.corrected_count == auto + 1 and len(correction.added) == 1
+
+
+def test_the_before_after_page_shows_a_verdict_and_a_slider(page, patient, media, settings):  # noqa: F811
+    from trichotrack.web.photos import services
+    from trichotrack.web.photos.models import View
+
+    settings.REQUIRE_MFA = False
+    alice = patient.clinic.memberships.get(user__username="alice").user
+    image = files.shed_image(seed=7, n_hairs=12, shape=(360, 480)).image
+    for day, crop in ((dt.date(2026, 1, 10), image), (dt.date(2026, 2, 20), image[8:, 10:])):
+        session = services.new_session(patient, user=alice, taken_on=day, hair_state=["washed"])
+        checked = services.check_files([files.upload("v.jpg", files.jpeg(crop))])
+        services.store_photos(session, checked, user=alice, view=View.VERTEX)
+    sign_in(page)
+    page.goto(f"/patients/{patient.pk}/photos/")
+    page.get_by_label("Baseline").select_option(index=1)
+    page.get_by_label("Follow-up").select_option(index=2)
+    page.get_by_role("button", name="Compare").click()
+    page.get_by_text("Verdict: Comparable").wait_for()
+    page.get_by_label("Follow-up ← → baseline").fill("20")
+    page.shot("before-after")

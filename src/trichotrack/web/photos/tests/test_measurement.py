@@ -1,0 +1,169 @@
+import datetime as dt
+import io
+from unittest import mock
+
+import pytest
+from django.core.management import call_command
+from django.urls import reverse
+from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
+
+from trichotrack import cli
+from trichotrack.web import commands
+from trichotrack.web.audit.models import AuditEvent
+from trichotrack.web.photos import services
+from trichotrack.web.photos.models import Measurement, MeasureStatus, View
+from trichotrack.web.photos.watchdog import fail_stuck_tasks
+
+from . import files
+from .base import PhotoTestCase, run_queued_measurements
+
+
+class MeasurementTest(PhotoTestCase):
+    def test_a_shed_photo_is_queued_after_the_commit_with_primary_keys(self):
+        photo = self.add_photo()
+        task = DBTaskResult.objects.get(task_path__endswith="measure_photo")
+        assert task.queue_name == "images"
+        assert task.args_kwargs["args"] == [photo.pk, 1]
+        assert photo.measure_status == MeasureStatus.QUEUED
+
+    def test_global_views_are_not_measured(self):
+        photo = self.add_photo(view=View.VERTEX)
+        assert photo.measure_status == MeasureStatus.NOT_MEASURED
+        assert not DBTaskResult.objects.exists()
+
+    def test_the_measurement_matches_the_synthetic_truth_and_records_version_and_parameters(self):
+        from trichotrack.web.photos import analysis
+
+        data = files.jpeg(files.shed_image(seed=3, n_hairs=4).image)
+        photo = self.measured_photo(data=data)
+        m = photo.current_measurement()
+        assert photo.measure_status == MeasureStatus.DONE
+        # The stored result is the core's result for the stored original (its accuracy is tested in tests/).
+        assert m.hair_count == analysis.measure_shed_photo(data).fields["hair_count"]
+        assert m.algorithm == "trichotrack.shedding"
+        assert m.version
+        assert m.params
+        assert m.report["hair_count"] == m.hair_count
+        assert m.overlay.name.endswith(".png")
+        assert (m.analysed_width_px, m.analysed_height_px) == (400, 300)
+        assert AuditEvent.objects.filter(action="photo.measured", target_id=str(photo.pk)).exists()
+
+    def test_the_task_is_idempotent(self):
+        photo = self.add_photo()
+        assert services.run_measurement(photo.pk, 1) == "measured"
+        assert services.run_measurement(photo.pk, 1) == "already measured"
+        assert Measurement.objects.filter(photo=photo).count() == 1
+        photo.refresh_from_db()
+        assert photo.measure_status == MeasureStatus.DONE
+        assert services.run_measurement(photo.pk + 999, 1) == "missing"
+
+    def test_the_status_is_json_for_the_page_to_poll(self):
+        self.login(self.alice)
+        photo = self.add_photo()
+        url = reverse("photos:status", args=[photo.pk])
+        assert self.client.get(url).json() | {} == {
+            "status": "queued",
+            "label": "Waiting for a worker",
+            "progress": 15,
+            "error": "",
+            "hair_count": None,
+            "finished": False,
+        }
+        page = self.client.get(reverse("photos:detail", args=[photo.pk]))
+        assert f'data-status-url="{url}"'.encode() in page.content
+        assert b"<progress" in page.content
+        run_queued_measurements()
+        status = self.client.get(url).json()
+        assert status["finished"] and status["status"] == "done" and status["hair_count"] is not None
+
+    def test_a_failing_measurement_is_shown_and_can_be_requested_again(self):
+        self.login(self.alice)
+        photo = self.add_photo()
+        with mock.patch("trichotrack.web.photos.analysis.measure_shed_photo", side_effect=ValueError("boom")):
+            assert run_queued_measurements() == ["failed"]
+        photo.refresh_from_db()
+        assert photo.measure_status == MeasureStatus.FAILED
+        assert "boom" in self.client.get(reverse("photos:status", args=[photo.pk])).json()["error"]
+        with self.captureOnCommitCallbacks(execute=True):
+            response = self.client.post(reverse("photos:measure", args=[photo.pk]))
+        assert response.status_code == 302
+        assert run_queued_measurements() == ["measured"]
+        photo.refresh_from_db()
+        assert photo.measure_status == MeasureStatus.DONE
+        assert photo.measurements.get().request_no == 2
+
+    def test_remeasure_reruns_outdated_photos_with_a_progress_bar(self):
+        photo = self.measured_photo()
+        Measurement.objects.filter(photo=photo).update(version="0.9")
+        self.add_photo()  # never measured
+        out, err = io.StringIO(), io.StringIO()
+        call_command("remeasure", stdout=out, stderr=err)
+        assert "2 photo(s) remeasured" in out.getvalue()
+        assert "[###############################" not in err.getvalue()
+        assert "] 2/2" in err.getvalue()
+        photo.refresh_from_db()
+        assert photo.current_measurement().version != "0.9"
+        assert photo.measurements.count() == 2  # the old measurement is kept
+        out = io.StringIO()
+        call_command("remeasure", stdout=out, stderr=io.StringIO())
+        assert "All shed-hair photos are measured by" in out.getvalue()
+
+    def test_remeasure_all_and_enqueue_hand_the_work_to_the_workers(self):
+        photo = self.measured_photo()
+        out = io.StringIO()
+        with self.captureOnCommitCallbacks(execute=True):
+            call_command("remeasure", "--all", "--enqueue", stdout=out, stderr=io.StringIO())
+        assert "1 photo(s) queued" in out.getvalue()
+        task = DBTaskResult.objects.filter(status="READY").get()
+        assert task.args_kwargs["args"] == [photo.pk, 2]
+
+    def test_the_watchdog_fails_a_task_stuck_in_running(self):
+        photo = self.add_photo()
+        task = DBTaskResult.objects.get()
+        task.claim("dead-worker")
+        services.run_measurement  # noqa: B018 — the worker died before measuring
+        DBTaskResult.objects.filter(pk=task.pk).update(started_at=timezone.now() - dt.timedelta(minutes=16))
+        fresh = self.add_photo()
+        DBTaskResult.objects.get(args_kwargs__args=[fresh.pk, 1]).claim("live-worker")
+        assert fail_stuck_tasks() == [str(task.pk)]
+        task.refresh_from_db()
+        assert task.status == "FAILED"
+        assert "watchdog" in task.traceback
+        photo.refresh_from_db()
+        assert photo.measure_status == MeasureStatus.FAILED
+        assert "worker died" in photo.measure_error
+        assert DBTaskResult.objects.get(args_kwargs__args=[fresh.pk, 1]).status == "RUNNING"
+        out = io.StringIO()
+        call_command("fail_stuck_tasks", stdout=out)
+        assert "No stuck tasks." in out.getvalue()
+
+
+@pytest.mark.django_db
+def test_trichotrack_remeasure_calls_the_command(monkeypatch):
+    calls = []
+    monkeypatch.setattr(commands, "_prepare", lambda: None)
+    monkeypatch.setattr("django.core.management.call_command", lambda *a, **k: calls.append((a, k)))
+    assert cli.main(["remeasure", "--all"]) == 0
+    assert calls == [(("remeasure",), {"all": True, "enqueue": False})]
+    assert cli.main(["remeasure", "--enqueue"]) == 0
+    assert calls[-1] == (("remeasure",), {"all": False, "enqueue": True})
+
+
+def test_the_serve_watchdog_loop_runs_until_stopped(monkeypatch):
+    import threading
+
+    runs = []
+    stop = threading.Event()
+
+    def fake():
+        runs.append(1)
+        if len(runs) == 2:
+            stop.set()
+        if len(runs) == 1:
+            raise RuntimeError("database restarting")
+
+    monkeypatch.setattr("trichotrack.web.photos.watchdog.fail_stuck_tasks", fake)
+    monkeypatch.setattr("django.db.connection.close", lambda: None)
+    commands._watchdog_loop(stop, interval=0.01)
+    assert len(runs) == 2

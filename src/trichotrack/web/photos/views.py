@@ -1,0 +1,344 @@
+from django.contrib import messages
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import transaction
+from django.http import FileResponse, Http404, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from trichotrack.web import audit
+from trichotrack.web.clinics.access import clinic_view, clinician_view, staff_view
+from trichotrack.web.patients.access import get_patient_for_user
+
+from . import charts, services
+from .forms import CorrectionForm, PairForm, SessionForm, UploadForm
+from .models import (
+    CARD_REMINDER,
+    GLOBAL_VIEWS,
+    PROTOCOL_STEPS,
+    MeasureStatus,
+    Pair,
+    Photo,
+    PhotoSession,
+    Protocol,
+    View,
+)
+
+CONTENT_TYPES = {"jpeg": "image/jpeg", "png": "image/png", "heic": "image/heic"}
+
+
+def _session_for_user(request, pk) -> PhotoSession:
+    return get_object_or_404(
+        PhotoSession.objects.select_related("patient__clinic", "visit"),
+        pk=pk,
+        patient__clinic=request.membership.clinic,
+    )
+
+
+def _photo_for_user(request, pk) -> Photo:
+    """A photo of the user's clinic; any other clinic's photo is a 404."""
+    return get_object_or_404(
+        Photo.objects.select_related("session", "patient__clinic"),
+        pk=pk,
+        patient__clinic=request.membership.clinic,
+    )
+
+
+def stream(name: str, content_type: str, *, download_name: str | None = None) -> HttpResponse:
+    """A stored file, sent through Django after the access check (never a public media URL).
+
+    Photos shown on pages (derived copies, overlays) are small and sent whole; an original may be large and is
+    streamed as a download.
+    """
+    if not name or not default_storage.exists(name):
+        raise Http404("No such file.")
+    if download_name is not None:
+        response = FileResponse(
+            default_storage.open(name, "rb"),
+            content_type=content_type,
+            as_attachment=True,
+            filename=download_name,
+        )
+    else:
+        with default_storage.open(name, "rb") as f:
+            response = HttpResponse(f.read(), content_type=content_type)
+    response["Cache-Control"] = "private, max-age=3600"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+def status_payload(photo: Photo) -> dict:
+    m = photo.current_measurement() if photo.measure_status == MeasureStatus.DONE else None
+    progress = {"none": 0, "queued": 15, "running": 60, "done": 100, "failed": 100}[photo.measure_status]
+    return {
+        "status": photo.measure_status,
+        "label": photo.get_measure_status_display(),
+        "progress": progress,
+        "error": photo.measure_error,
+        "hair_count": None if m is None else m.final_count,
+        "finished": photo.measure_status
+        in (MeasureStatus.DONE, MeasureStatus.FAILED, MeasureStatus.NOT_MEASURED),
+    }
+
+
+def timeline_context(patient):
+    series = services.shed_series(patient)
+    treatments = sorted({p.harvest_at.date() for p in patient.procedures.all()})
+    return {
+        "series": series,
+        "chart": charts.shed_timeline_svg(series, treatments=treatments),
+        "band": charts.baseline_band(series, treatments[0] if treatments else None),
+        "reference_ranges": charts.REFERENCE_RANGES,
+    }
+
+
+@clinic_view()
+def patient_photos(request, pk):
+    patient = get_patient_for_user(request, pk)
+    sessions = patient.photo_sessions.prefetch_related("photos").select_related("visit")
+    context = {
+        "patient": patient,
+        "sessions": sessions,
+        "pairs": patient.photo_pairs.select_related("baseline__session", "followup__session"),
+        "pair_form": PairForm(patient=patient),
+        "consent_problems": services.photo_problems(patient),
+        "can_write": request.membership.is_staff_role,
+        "can_identify": request.membership.can_identify,
+        "invitations": patient.portal_invitations.all() if request.membership.is_staff_role else [],
+        **timeline_context(patient),
+    }
+    return render(request, "photos/patient.html", context)
+
+
+@staff_view
+def session_create(request, pk):
+    patient = get_patient_for_user(request, pk)
+    problems = services.photo_problems(patient)
+    form = SessionForm(request.POST or None, patient=patient)
+    if request.method == "POST" and not problems and form.is_valid():
+        session = services.new_session(
+            patient,
+            user=request.user,
+            taken_on=form.cleaned_data["taken_on"],
+            visit=form.cleaned_data["visit"],
+            hair_state=form.cleaned_data["hair_state"],
+            notes=form.cleaned_data["notes"],
+        )
+        return redirect(session)
+    context = {"form": form, "patient": patient, "problems": problems, "can_identify": True}
+    return render(request, "photos/session_form.html", context)
+
+
+@clinic_view()
+def session_detail(request, pk):
+    session = _session_for_user(request, pk)
+    patient = session.patient
+    # The earliest photo of each view: shown as the framing to match (ghost) when taking the next one.
+    baselines = {}
+    for photo in (
+        Photo.objects.filter(patient=patient).exclude(view=View.SHED).order_by("session__taken_on", "id")
+    ):
+        baselines.setdefault(photo.view, photo)
+    context = {
+        "session": session,
+        "patient": patient,
+        "photos": session.photos.all(),
+        "form": UploadForm(initial={"view": View.SHED, "protocol": Protocol.WASH}),
+        "can_write": request.membership.is_staff_role,
+        "can_identify": request.membership.can_identify,
+        "protocol_steps": [(Protocol(k).label, steps) for k, steps in PROTOCOL_STEPS.items()],
+        "card_reminder": CARD_REMINDER,
+        "baselines": [(View(v).label, p) for v, p in baselines.items() if v in GLOBAL_VIEWS],
+        "ghosts": {v: reverse("photos:image", args=[p.pk, "derived"]) for v, p in baselines.items()},
+        "consent_problems": services.photo_problems(patient),
+    }
+    return render(request, "photos/session.html", context)
+
+
+@staff_view
+@require_POST
+def upload(request, pk):
+    session = _session_for_user(request, pk)
+    form = UploadForm(request.POST, request.FILES)
+    problems = services.photo_problems(session.patient)
+    if problems:
+        messages.error(request, " ".join(problems))
+        return redirect(session)
+    if not form.is_valid():
+        errors = "; ".join(
+            f"{k}: {' '.join(v)}" if k != "__all__" else " ".join(v) for k, v in form.errors.items()
+        )
+        messages.error(request, f"Nothing was stored. {errors}")
+        return redirect(session)
+    try:
+        checked = services.check_files(request.FILES.getlist("files"))
+        photos = services.store_photos(
+            session,
+            checked,
+            user=request.user,
+            view=form.cleaned_data["view"],
+            protocol=form.cleaned_data["protocol"],
+            days_since_shampoo=form.cleaned_data["days_since_shampoo"],
+            site=form.cleaned_data["site"],
+        )
+    except services.PhotoRefused as error:
+        messages.error(request, f"Nothing was stored. {error}")
+        return redirect(session)
+    messages.success(request, f"{len(photos)} photo(s) stored.")
+    return redirect(photos[0] if len(photos) == 1 else session)
+
+
+@clinic_view()
+def photo_detail(request, pk):
+    photo = _photo_for_user(request, pk)
+    measurement = photo.current_measurement()
+    correction = measurement.current_correction() if measurement else None
+    context = {
+        "photo": photo,
+        "patient": photo.patient,
+        "measurement": measurement,
+        "correction": correction,
+        "corrections": measurement.corrections.select_related("by") if measurement else [],
+        "hairs": [
+            {"n": h["number"], "rc": h["centerline_rc"]}
+            for h in (measurement.report.get("hairs", []) if measurement else [])
+        ],
+        "correction_data": {
+            "removed": correction.removed if correction else [],
+            "added": correction.added if correction else [],
+        },
+        "status": status_payload(photo),
+        "can_write": request.membership.is_staff_role,
+        "can_correct": request.membership.is_clinician,
+        "can_identify": request.membership.can_identify,
+    }
+    return render(request, "photos/detail.html", context)
+
+
+@clinic_view()
+def photo_status(request, pk):
+    return JsonResponse(status_payload(_photo_for_user(request, pk)))
+
+
+@clinic_view()
+def photo_image(request, pk, variant):
+    photo = _photo_for_user(request, pk)
+    if variant == "derived":
+        return stream(photo.derived.name, "image/jpeg")
+    if variant == "overlay":
+        m = photo.current_measurement()
+        return stream(m.overlay.name if m else "", "image/png")
+    raise Http404("No such image.")
+
+
+@staff_view
+def photo_original(request, pk):
+    """The original file, byte for byte, as a download (staff only: it may hold GPS and other metadata)."""
+    photo = _photo_for_user(request, pk)
+    audit.record(request.user, "photo.original_downloaded", photo)
+    ext = {"jpeg": "jpg"}.get(photo.original_format, photo.original_format)
+    return stream(
+        photo.original.name, CONTENT_TYPES[photo.original_format], download_name=f"photo-{photo.pk}.{ext}"
+    )
+
+
+@staff_view
+@require_POST
+def photo_measure(request, pk):
+    photo = _photo_for_user(request, pk)
+    if not photo.is_shed:
+        messages.error(request, "Only shed-hair photos are measured.")
+    else:
+        services.request_measurement(photo)
+        audit.record(request.user, "photo.measure_requested", photo)
+        messages.success(request, "Measurement requested.")
+    return redirect(photo)
+
+
+@clinician_view
+@require_POST
+def photo_correct(request, pk):
+    photo = _photo_for_user(request, pk)
+    measurement = photo.current_measurement()
+    form = CorrectionForm(request.POST)
+    if measurement is None:
+        messages.error(request, "There is no measurement to correct yet.")
+    elif not form.is_valid():
+        messages.error(request, "The correction could not be read; nothing was saved.")
+    else:
+        try:
+            correction = services.correct_count(
+                measurement,
+                user=request.user,
+                removed=form.cleaned_data["removed"],
+                added=form.cleaned_data["added"],
+                note=form.cleaned_data["note"],
+            )
+        except services.PhotoRefused as error:
+            messages.error(request, str(error))
+        else:
+            messages.success(
+                request,
+                f"Count corrected to {correction.corrected_count} (automatic: {measurement.hair_count}).",
+            )
+    return redirect(photo)
+
+
+@staff_view
+@require_POST
+def pair_create(request, pk):
+    patient = get_patient_for_user(request, pk)
+    form = PairForm(request.POST, patient=patient)
+    if not form.is_valid():
+        messages.error(
+            request, "Nothing was paired. " + " ".join(e for errs in form.errors.values() for e in errs)
+        )
+        return redirect("photos:patient", pk=patient.pk)
+    baseline, followup = form.cleaned_data["baseline"], form.cleaned_data["followup"]
+    result = services.compare_photos(baseline, followup)
+    name = ""
+    if result.registered_jpeg:
+        name = default_storage.save("photos/registered/pair.jpg", ContentFile(result.registered_jpeg))
+    try:
+        with transaction.atomic():
+            pair = Pair.objects.create(
+                patient=patient,
+                baseline=baseline,
+                followup=followup,
+                verdict=result.verdict,
+                reasons=list(result.reasons),
+                measures=result.measures,
+                registration=result.registration,
+                registered=name,
+                created_by=request.user,
+            )
+            audit.record(request.user, "photo.pair_created", pair, data={"verdict": pair.verdict})
+    except BaseException:
+        if name:
+            default_storage.delete(name)
+        raise
+    return redirect(pair)
+
+
+def _pair_for_user(request, pk) -> Pair:
+    return get_object_or_404(
+        Pair.objects.select_related("baseline__session", "followup__session", "patient"),
+        pk=pk,
+        patient__clinic=request.membership.clinic,
+    )
+
+
+@clinic_view()
+def pair_detail(request, pk):
+    pair = _pair_for_user(request, pk)
+    context = {"pair": pair, "patient": pair.patient, "can_identify": request.membership.can_identify}
+    return render(request, "photos/pair.html", context)
+
+
+@clinic_view()
+def pair_image(request, pk):
+    pair = _pair_for_user(request, pk)
+    if not pair.registered:
+        raise Http404("This pair could not be aligned.")
+    return stream(pair.registered.name, "image/jpeg")
