@@ -72,6 +72,16 @@ def test_it_refuses_a_truncated_jpeg():
         read_image(data[: len(data) // 2])
 
 
+def test_it_refuses_a_truncated_jpeg_even_when_pillow_was_told_to_pad(monkeypatch):
+    from PIL import ImageFile
+
+    monkeypatch.setattr(ImageFile, "LOAD_TRUNCATED_IMAGES", True)  # what importing WeasyPrint does
+    data = _jpeg_bytes(np.random.default_rng(0).integers(0, 255, (300, 300, 3), dtype=np.uint8))
+    with pytest.raises(ImageReadError, match="damaged or truncated"):
+        read_image(data[: len(data) // 2])
+    assert ImageFile.LOAD_TRUNCATED_IMAGES is True  # the caller's setting is left as it was
+
+
 def test_it_refuses_a_tiny_image():
     with pytest.raises(ImageReadError, match="too small"):
         read_image(_jpeg_bytes(np.zeros((1, 1, 3), np.uint8)))

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import io
 import os
+import threading
 import warnings
+from contextlib import contextmanager
 from pathlib import Path
 
 import cv2
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 from pillow_heif import register_heif_opener
 
 register_heif_opener()
@@ -66,8 +68,9 @@ def read_image(source, *, max_pixels: int = MAX_PIXELS, max_bytes: int = MAX_BYT
                     )
                 if getattr(im, "n_frames", 1) > 1:
                     im.seek(0)
-                im.load()
-                return _to_rgb8(im, data)
+                with _refuse_truncated():
+                    im.load()
+                    return _to_rgb8(im, data)
     except ImageReadError:
         raise
     except Image.DecompressionBombError:
@@ -100,6 +103,22 @@ def write_image(path, image: np.ndarray, *, dpi: float | None = None) -> None:
     tmp = path.with_name(f".{path.name}.part")
     im.save(tmp, format=fmt, **options)
     tmp.replace(path)
+
+
+_truncated_lock = threading.Lock()
+
+
+@contextmanager
+def _refuse_truncated():
+    # WeasyPrint, imported by the web app for PDFs, sets Pillow's process-wide LOAD_TRUNCATED_IMAGES, which
+    # would let a truncated photo through padded with grey. Decoding here is always strict.
+    with _truncated_lock:
+        previous = ImageFile.LOAD_TRUNCATED_IMAGES
+        ImageFile.LOAD_TRUNCATED_IMAGES = False
+        try:
+            yield
+        finally:
+            ImageFile.LOAD_TRUNCATED_IMAGES = previous
 
 
 def _read_bytes(source, *, max_bytes: int) -> bytes:
