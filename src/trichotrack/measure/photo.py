@@ -49,7 +49,9 @@ def measure_shedding_photo(image, *, mm_per_px: float | None = None) -> ShedPhot
     detection = card_module.detect_card(image)
     if detection.found:
         rectified = card_module.rectify(image, detection)
-        ignore = rectified.ignore_mask | ~rectified.valid_mask
+        # The card is the surface: the table around it (often larger than the card in the frame, and
+        # darker) must not pass for the surface, nor decide whether the hairs are dark or light.
+        ignore = rectified.ignore_mask | ~rectified.valid_mask | ~_on_card(rectified)
         result = analyze_shedding(rectified.image, mm_per_px=rectified.mm_per_px, ignore_mask=ignore)
         problems = tuple(detection.problems) + tuple(result.problems)
         homography = rectified.card_px_from_image_px
@@ -60,3 +62,15 @@ def measure_shedding_photo(image, *, mm_per_px: float | None = None) -> ShedPhot
     scale_note = "Without the card or a given scale, lengths are in pixels only."
     problems = (*card_problems, scale_note, *result.problems)
     return ShedPhotoMeasurement(result, "none", detection, image, np.eye(3), problems)
+
+
+def _on_card(rectified: card_module.RectifiedPhoto) -> np.ndarray:
+    """Pixels of the rectified photo that lie on the card's paper."""
+    layout = card_module.card_layout(rectified.paper)
+    top, left = rectified.card_origin_px
+    rows, cols = rectified.image.shape[:2]
+    r = np.arange(rows)[:, None]
+    c = np.arange(cols)[None, :]
+    inside_rows = (r >= top) & (r <= top + layout.height_mm * rectified.px_per_mm)
+    inside_cols = (c >= left) & (c <= left + layout.width_mm * rectified.px_per_mm)
+    return inside_rows & inside_cols

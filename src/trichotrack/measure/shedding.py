@@ -1,0 +1,783 @@
+"""Shed-hair analysis: find, trace and measure every hair on a photo of hairs lying on a surface.
+
+Method, in order:
+
+1. Regions not analysed: the caller's ignore mask, over-exposed cells, and what lies off the surface (a
+   sheet's hull, not the table around it; `ridge.surface_mask`).
+2. A working scale where hairs are one to two pixels wide: a 12-MP phone photo is halved, a 130 px/mm scan
+   is reduced further (from the width of its strong lines).
+3. Contrast against a local median background per colour channel, whitened and projected on the main
+   colour direction; a Hessian line filter of one polarity (hairs darker or lighter, chosen from the
+   data away from excluded regions and their outlines) with step edges suppressed, and a second, coarser
+   scale where a photo analysed at its own resolution has hairs at the detection limit; hysteresis
+   relative to the local noise level (`ridge`).
+4. Clumps (dense patches, or patches wider than the background's reach with a fuzzy rim of strands) are
+   excluded; they make the photo not countable.
+5. Skeleton, graph of branches and junctions, ends paired straight through crossings (a hair's own loop
+   threaded, not left as a hair of its own), gaps bridged, tapering tips followed (`trace`); pieces lying
+   along the outline of an excluded region (a warped photo's black border) dropped. Lengths from the
+   smoothed centre lines in full-size pixels, widths from each hair's mean cross-profile in the full-size
+   photo.
+
+The count is taken from the hair tips: every hair has two (a loop none), while a piece broken off at a
+crossing the tracing could not resolve has its ends at junctions and adds none. The number of traced
+centre lines (``len(hairs)``, ``params["n_traced"]``) can therefore exceed `hair_count` where crossings
+stayed unresolved. The interval widens with what could not be resolved: ends left at junctions (real
+tips of hairs lying on others, or not), short pieces (lint, or a faint hair broken up), close calls in
+joining gaps. A photo is not countable (with a plain sentence saying why) when hairs are clumped, the
+photo is blurred or over-exposed, the hairs are too faint to trace (or come out in short pieces), the
+hair and the surface are both light or both dark, the hairs are so tangled that more ends stop at
+junctions than end freely, or no hairs were found; its interval is then wide.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+from scipy import ndimage as ndi
+from skimage.morphology import skeletonize
+
+from trichotrack.measure import quality, ridge, trace
+from trichotrack.measure._validate import as_bool_2d, as_rgb_uint8, positive_finite
+from trichotrack.measure.overlay import render_overlay
+
+__all__ = [
+    "ALGORITHM",
+    "SHORT_HAIR_MM",
+    "VERSION",
+    "Hair",
+    "SheddingResult",
+    "analyze_shedding",
+    "render_overlay",
+]
+
+ALGORITHM = "trichotrack.shedding"
+VERSION = "1.1"
+
+#: The wash-test cut-off: hairs shorter than this are "short" (telogen vs broken/vellus).
+SHORT_HAIR_MM = 30.0
+
+DEFAULTS = {
+    "polarity": "auto",  # hair darker or lighter than the background: "auto" (one, chosen), "both", ".."
+    "surface_only": True,  # analyse only the surface of the dominant background colour
+    "work_max_px": 3_500_000,  # the working image has at most this many pixels
+    "max_work_width_px": 4.0,  # hairs wider than this on the working image make it shrink further
+    "line_sigma_px": 1.0,  # line filter scale on the working image
+    "line_sigma_coarse_px": 1.5,  # a second, coarser scale for hairs at the detection limit (0: none)
+    "edge_suppression": 1.5,  # how much of the slope is subtracted from the line response (step edges)
+    "low_threshold": 3.5,  # hysteresis thresholds, in multiples of the local line-filter level
+    "high_threshold": 7.0,
+    "relative_floor": 0.0,  # foreground pixels reach this share of the line filter's local maximum
+    "level_cell_px": 32,
+    "min_level": 0.4,  # the line response of unit white noise has a median of about 0.5
+    "level_quantile": 0.5,  # the local noise level is this quantile of the line response (hairs are many)
+    "long_gap_px": 30.0,  # working px: faint stretches this long are bridged where the line goes on
+    "min_extent_px": 10,  # components whose bounding box is smaller than this (working px) are dust
+    "end_extension_px": 0.0,  # added to the length at each free end (the line filter reaches the tips)
+    "min_length_mm": 5.0,  # shorter pieces count only when their width is resolved (lint is short too)
+    "min_length_unscaled_px": 60.0,  # the same without a scale
+    "min_fragment_mm": 1.0,  # shorter pieces are never counted
+    "min_length_px": 14.0,  # ... nor pieces shorter than this on the full-size photo
+    "resolved_width_px": 6.0,  # a width this many full-size pixels is measured, not just blur and shadow
+    "min_width_mm": 0.04,  # a short piece thinner than this is a fibre
+    "min_elongation": 12.0,  # ... and a short piece is at least this many times longer than wide
+    "junction_tip_share": 0.05,  # share of hair ends left at junctions that are real tips (count)
+    "junction_tip_max": 0.35,  # ... at most (interval)
+    "count_rel_spread": 0.08,  # relative spread of the count beyond what the tracing says (interval)
+    "uncountable_low": 0.3,  # an uncountable photo's interval reaches at least this share of the estimate
+    "uncountable_high": 5.0,  # ... and this multiple of it, plus ten
+    "uncertain_length_mm": 8.0,  # shorter pieces may be lint or broken off: they widen the interval
+    "clump_window": 8.0,  # hair widths: where hair covers `clump_cover` of such a window, it is a clump
+    "clump_cover": 0.5,
+    "clump_min_lines": 0.2,  # share of hair-line pixels in a dense patch for a clump (a drain has few)
+    "clump_blob_contrast": 3.0,  # a clump wider than the background's reach: its bump, noise units
+    "clump_blob_fringe": 2.0,  # hair lines round a clump are this many times denser than on average
+    "clump_blob_max_rim": 0.4,  # a clump's rim is fuzzy: steepest slope (per cell) / peak at most this
+    "clump_min_area_mm2": 40.0,
+    "blur_edge_px": 2.5,  # hair edges (10-90 % rise) wider than this, in photo pixels, are blurred ...
+    "blur_edge_mm": 0.15,  # ... and, with a scale, wider than this on the surface
+    "blur_edge_share": 0.5,  # ... or, without one, this share of the hair's width (not a wide hair)
+    "overexposed_fraction": 0.02,
+    "min_line_snr": 8.5,  # median line evidence along the hairs (over its noise level) below this: faint
+    "light_surface_lum": 190,  # light hair on a surface at least this bright (0-255) is not countable
+    "dark_surface_lum": 70,  # dark hair on a surface at most this bright is not countable
+    "max_short_share": 0.25,  # more short pieces than this share of the count: hairs broken up (faint)
+    "max_junction_end_ratio": 1.0,  # more ends at junctions than this many times the free tips: tangled
+}
+
+
+#: Working px round excluded regions and the frame that take no part in choosing the polarity: the outline
+#: of an excluded dark object (a card's printed marker) leaves light ridges beside it, and narrow light
+#: strips between printed elements are light lines too.
+_POLARITY_MARGIN_PX = 6
+
+
+@dataclass(frozen=True)
+class Hair:
+    """One traced hair.
+
+    Attributes
+    ----------
+    centerline_rc : (K, 2) ndarray of float
+        Centre line in photo pixels (rows, columns), ordered from one end to the other, through crossings.
+    length_px, length_mm : float
+        Length along the smoothed centre line; `length_mm` is None without a scale.
+    width_px, width_mm : float
+        Mean shaft width (equivalent width of the mean cross-profile); `width_mm` None without a scale.
+    touches_border : bool
+        Cut by the photo edge or by an excluded region: the length is a lower bound.
+    crossings : int
+        Crossings this hair passes through (a self-crossing counts on each pass).
+    """
+
+    centerline_rc: np.ndarray
+    length_px: float
+    length_mm: float | None
+    width_px: float
+    width_mm: float | None
+    touches_border: bool
+    crossings: int
+
+
+@dataclass(frozen=True)
+class SheddingResult:
+    """What `analyze_shedding` found.
+
+    Attributes
+    ----------
+    hairs : tuple of Hair
+    hair_count : int
+        Estimated from the hair tips (see the module notes); ``len(hairs)`` may be larger.
+    count_low, count_high : int
+        An interval meant to hold the true count at least 80 % of the time; it widens with unresolved
+        junctions, short pieces and close calls, and is wide when the photo is not countable.
+    countable : bool
+        False when the count cannot be trusted; `problems` says why.
+    problems : tuple of str
+        One plain sentence each.
+    mm_per_px : float or None
+    short_hair_fraction : float or None
+        Share of hairs shorter than 30 mm (whole short hairs over the count); None without a scale or
+        without hairs.
+    crossings_rc : (C, 2) ndarray of float
+    excluded_mask : (M, N) ndarray of bool
+        Regions not analysed: clumps, the caller's ignore mask, over-exposed areas.
+    algorithm, version : str
+    params : dict
+    """
+
+    hairs: tuple[Hair, ...]
+    hair_count: int
+    count_low: int
+    count_high: int
+    countable: bool
+    problems: tuple[str, ...]
+    mm_per_px: float | None
+    short_hair_fraction: float | None
+    crossings_rc: np.ndarray
+    excluded_mask: np.ndarray
+    algorithm: str = ALGORITHM
+    version: str = VERSION
+    params: dict = field(default_factory=dict)
+
+
+def analyze_shedding(image, *, mm_per_px: float | None = None, ignore_mask=None, **tuning) -> SheddingResult:
+    """Count, trace and measure shed hairs on a photo.
+
+    Parameters
+    ----------
+    image : (M, N, 3) or (M, N) ndarray
+        The photo (uint8, uint16 or float in [0, 1]), ideally warped to the card plane. Not modified.
+    mm_per_px : float, optional
+        Scale of `image`; without it lengths and widths are in pixels only.
+    ignore_mask : (M, N) ndarray of bool, optional
+        Pixels not to analyse (the card's printed markers, anything that is not the surface).
+    **tuning
+        Overrides of `DEFAULTS` (for experiments and benchmarks).
+
+    Returns
+    -------
+    SheddingResult
+
+    Raises
+    ------
+    ValueError
+        Bad image, scale, mask shape or unknown tuning key.
+    """
+    rgb = as_rgb_uint8(image, name="image")
+    rows, cols = rgb.shape[:2]
+    if mm_per_px is not None:
+        mm_per_px = positive_finite(mm_per_px, name="mm_per_px")
+    if ignore_mask is not None:
+        ignore_mask = as_bool_2d(ignore_mask, name="ignore_mask")
+        if ignore_mask.shape != (rows, cols):
+            raise ValueError(f"ignore_mask shape {ignore_mask.shape} differs from image shape {(rows, cols)}")
+    unknown = set(tuning) - set(DEFAULTS)
+    if unknown:
+        raise ValueError(f"unknown tuning parameter(s): {sorted(unknown)}")
+    p = {**DEFAULTS, **tuning}
+    problems: list[str] = []
+
+    # --- excluded regions of the full photo.
+    excluded = np.zeros((rows, cols), bool) if ignore_mask is None else ignore_mask.copy()
+    if p["surface_only"]:
+        excluded |= ~ridge.surface_mask(rgb, ignore=ignore_mask)
+    over = quality.overexposed_mask(rgb)
+    over_fraction = float(over.mean())
+    overexposed = over_fraction >= p["overexposed_fraction"]
+    if over.any():
+        excluded |= over
+    if overexposed:
+        problems.append(
+            "Part of the photo is over-exposed; lower the exposure or move away from direct light."
+        )
+
+    # --- working scale: about 3.5 MP, hairs at most ~4 px wide.
+    factor = max(1, math.ceil(math.sqrt(rows * cols / p["work_max_px"]) - 1e-9))
+    work, contrast, info = _prepare(rgb, factor)
+    # (Excluded regions, a card's printed markers, would pass for very wide hairs.)
+    width_est = _foreground_width_px(contrast, _shrink_mask(excluded, contrast.shape))
+    if width_est > p["max_work_width_px"]:
+        factor = factor * max(2, round(width_est / 2.0))
+        work, contrast, info = _prepare(rgb, factor)
+        width_est = _foreground_width_px(contrast, _shrink_mask(excluded, contrast.shape))
+    wrows, wcols = work.shape[:2]
+    excluded_work = _shrink_mask(excluded, (wrows, wcols))
+
+    polarity = {"auto": None, "both": 0, "dark": -1, "light": 1}[p["polarity"]]
+    # Line evidence over the local noise level, at the fine scale and (for faint, blurred hairs, whose
+    # evidence a wider filter gathers along and across them) a coarser one: the larger wins.
+    # The coarse scale only where the hairs are at the detection limit (the median evidence on the lines
+    # found is below the seed level) in a photo analysed at its own resolution: it would merge strong
+    # hairs that lie close together, and in a larger photo the reduction to the working scale has already
+    # averaged the noise away (a coarse scale there mostly finds a towel's texture).
+    evidence, seeds = None, None
+    fine_snr, coarse_used = float("nan"), False
+    for sigma in (p["line_sigma_px"], p["line_sigma_coarse_px"]):
+        if evidence is not None:
+            if not sigma or sigma <= p["line_sigma_px"] or factor > 1:
+                continue  # (a larger photo's reduction has already gathered the evidence of its pixels)
+            on_lines = ridge.hysteresis(
+                (evidence > np.float32(p["low_threshold"])) & ~excluded_work,
+                seeds > np.float32(p["high_threshold"]),
+            )
+            fine_snr = float(np.median(evidence[on_lines])) if on_lines.any() else 0.0
+            if fine_snr >= p["high_threshold"]:
+                continue  # the hairs stand out at the fine scale
+            coarse_used = True
+        strength, raw, polarity = ridge.line_strength(
+            contrast,
+            sigma_px=sigma,
+            edge_suppression=p["edge_suppression"],
+            polarity=polarity,
+            ignore=_edge_zone(excluded_work, margin_px=_POLARITY_MARGIN_PX),
+        )
+        level = ridge.local_level(raw, cell_px=p["level_cell_px"], quantile=p["level_quantile"])
+        # A floor: in a smooth (blurred, noiseless) photo the 8-bit steps must not pass for lines (the
+        # response of noise falls as the scale grows).
+        np.maximum(level, np.float32(p["min_level"] * p["line_sigma_px"] / sigma), out=level)
+        raw /= level
+        strength /= level
+        if evidence is None:
+            evidence, seeds = raw, strength
+        else:
+            np.maximum(evidence, raw, out=evidence)
+            np.maximum(seeds, strength, out=seeds)
+        del strength, raw, level
+    # Seeds must be lines (edge-suppressed response); the hair grows from them on the plain response, so
+    # crossings, where the other hair's slope would cut it, stay joined.
+    weak = (evidence > np.float32(p["low_threshold"])) & ~excluded_work
+    if p["relative_floor"] > 0:
+        weak &= evidence >= np.float32(p["relative_floor"]) * cv2.dilate(evidence, np.ones((5, 5), np.uint8))
+    fg = ridge.hysteresis(weak, seeds > np.float32(p["high_threshold"]))
+    support = cv2.dilate(evidence, np.ones((3, 3), np.uint8))  # line evidence, a pixel either way
+    support[excluded_work] = 0
+    del evidence, seeds, weak
+    fg = _drop_small(fg, p["min_extent_px"])
+
+    # --- clumps: places where hair covers most of the surface.
+    hair_w = max(1.0, min(width_est, p["max_work_width_px"]))
+    clump_work = _clump_mask(
+        contrast,
+        polarity,
+        fg,
+        excluded_work,
+        info,
+        hair_width_px=hair_w,
+        window=p["clump_window"],
+        min_cover=p["clump_cover"],
+        min_lines=p["clump_min_lines"],
+        blob_contrast=p["clump_blob_contrast"],
+        blob_max_rim=p["clump_blob_max_rim"],
+        blob_fringe=p["clump_blob_fringe"],
+    )
+    clump_area_px = float(clump_work.sum()) * factor**2
+    min_clump_px = (
+        p["clump_min_area_mm2"] / mm_per_px**2 if mm_per_px is not None else 4.0 * (20 * factor) ** 2
+    )
+    n_clumps = 0
+    clump_fg_px = 0
+    if clump_area_px >= min_clump_px:
+        n_lab, lab, stats, _ = cv2.connectedComponentsWithStats(clump_work.astype(np.uint8), connectivity=8)
+        big = np.flatnonzero(stats[1:, cv2.CC_STAT_AREA] * factor**2 >= min_clump_px) + 1
+        keep = np.zeros(n_lab, bool)
+        keep[big] = True
+        clump_work = keep[lab]
+        n_clumps = len(big)
+        clump_fg_px = int((fg & clump_work).sum())
+        fg &= ~clump_work
+        excluded |= _grow_mask(clump_work, (rows, cols))
+        excluded_work |= clump_work
+    if n_clumps:
+        regions = "1 region" if n_clumps == 1 else f"{n_clumps} regions"
+        problems.append(f"Hairs are clumped together in {regions}; spread them out so each hair lies apart.")
+
+    skeleton = skeletonize(fg)
+    traced = trace.trace_skeleton(skeleton, width_px=hair_w, support=support, long_gap_px=p["long_gap_px"])
+    path_snr = [
+        float(
+            np.median(
+                support[
+                    np.clip(np.round(pth[:, 0]).astype(int), 0, wrows - 1),
+                    np.clip(np.round(pth[:, 1]).astype(int), 0, wcols - 1),
+                ]
+            )
+        )
+        for pth in traced.paths
+    ]
+    del support
+
+    # --- hairs in full-size pixels.
+    floor_px = p["min_length_px"]
+    if mm_per_px is not None:
+        floor_px = max(floor_px, p["min_fragment_mm"] / mm_per_px)
+        full_px = p["min_length_mm"] / mm_per_px
+    else:
+        full_px = p["min_length_unscaled_px"]
+    margin = max(2, round(1.5 * hair_w + 1))
+    near_edge = _edge_zone(excluded_work, margin_px=margin)
+    near_frame = _edge_zone(np.zeros_like(excluded_work), margin_px=margin)
+    # The background estimate next to an excluded region (a black warp border) leaves a line along it.
+    outline_zone = _edge_zone(excluded_work, margin_px=2 * margin)
+    candidates = []
+    for path, closed, at_junction, n_cross, snr in zip(
+        traced.paths, traced.closed, traced.ends_at_junction, traced.crossings, path_snr, strict=True
+    ):
+        smooth = trace.smooth_path(path, closed=closed, sigma_px=1.5)
+        full = (smooth + 0.5) * factor - 0.5
+        length = trace.path_length(full)
+        if not closed and p["end_extension_px"]:
+            # Where the skeleton stops short of a free end (working pixels).
+            length += factor * p["end_extension_px"] * (int(not at_junction[0]) + int(not at_junction[1]))
+        touches = at_frame = False
+        if not closed and _along_edge(path, outline_zone):
+            continue  # the outline of an excluded region (a warped photo's border, a sheet's), not a hair
+        if not closed:
+            for end in (path[0], path[-1]):
+                r, c = min(max(round(end[0]), 0), wrows - 1), min(max(round(end[1]), 0), wcols - 1)
+                touches |= bool(near_edge[r, c])
+                at_frame |= bool(near_frame[r, c])
+        # A piece cut by the photo's frame is reported (flagged), even when little of it shows.
+        if length >= (0.5 * floor_px if at_frame else floor_px):
+            candidates.append((full, length, touches, at_frame, n_cross, closed, at_junction, snr))
+
+    widths, (edge_px, profile_w_px) = _cross_profiles(
+        rgb, [h[0] for h in candidates], info, factor=factor, width_est=width_est
+    )
+    hairs = []
+    n_fragments = 0
+    n_open_ends = n_junction_ends = n_closed = 0
+    resolved_flags = []
+    hair_ends = []
+    snrs = []
+    for (full, length, touches, at_frame, n_cross, closed, at_junction, snr), width in zip(
+        candidates, widths, strict=True
+    ):
+        # Lint and fibres are short too: a short piece counts only when it is visibly as thick as a hair.
+        resolved = bool(np.isfinite(width) and width >= p["resolved_width_px"])
+        if mm_per_px is not None:
+            resolved = resolved and width * mm_per_px >= p["min_width_mm"]
+        # ... and is a line, not a speck of dust: many times longer than wide.
+        resolved = resolved and length >= p["min_elongation"] * width
+        if length < (0.5 * full_px if at_frame else full_px) and not resolved:
+            n_fragments += 1
+            continue
+        resolved_flags.append(resolved)
+        open_ends = 0 if closed else 2 - int(at_junction[0]) - int(at_junction[1])
+        n_open_ends += open_ends
+        n_junction_ends += 0 if closed else 2 - open_ends
+        n_closed += int(closed)
+        hair_ends.append(open_ends)
+        snrs.append((snr, length))
+        hairs.append(
+            Hair(
+                centerline_rc=full,
+                length_px=float(length),
+                length_mm=None if mm_per_px is None else float(length * mm_per_px),
+                width_px=float(width),
+                width_mm=None if mm_per_px is None or not np.isfinite(width) else float(width * mm_per_px),
+                touches_border=bool(touches),
+                crossings=int(n_cross),
+            )
+        )
+    hairs = tuple(hairs)
+
+    # Blur spreads hair edges over more pixels than the lens does. A scan's pixels are much finer than its
+    # optics, so with a scale the spread must also be large on the surface; without one, a wide hair's
+    # edges are a small share of its width while a blurred thin hair is all edge.
+    blurred = bool(hairs and edge_px > p["blur_edge_px"])
+    if blurred and mm_per_px is not None:
+        blurred = edge_px * mm_per_px > p["blur_edge_mm"]
+    elif blurred:
+        blurred = edge_px > p["blur_edge_share"] * profile_w_px
+    if blurred:
+        problems.append("The photo is blurred; hold the phone still and tap to focus.")
+    line_snr = _weighted_median(*np.array(snrs).T) if snrs else float("nan")
+    # Faint hairs, or hairs lost in a texture, come out in short pieces (and lint looks alike).
+    short_px = full_px * p["uncertain_length_mm"] / p["min_length_mm"]
+    # (A short piece as thick as a hair, as on a scan, is a snippet of hair, not a doubt.)
+    n_short_pieces = sum(
+        1
+        for h, resolved in zip(hairs, resolved_flags, strict=True)
+        if h.length_px < short_px and not resolved
+    )
+    faint = bool(hairs) and (
+        line_snr < p["min_line_snr"]
+        or n_short_pieces > p["max_short_share"] * (n_open_ends / 2 + n_closed) + 2
+    )
+    if faint:
+        problems.append(
+            "The hairs barely stand out from the background, so some are missed or broken up; photograph dark"
+            " hair on white paper and light hair on dark paper, in good light."
+        )
+    # Light hair on a light surface (or dark on dark) is mostly invisible: the few found say nothing of the
+    # rest. The protocol asks for dark paper under light hair and white paper under dark hair.
+    grid = info["background_grid"].astype(np.float32).mean(axis=2)
+    inside = ~_shrink_mask(excluded_work, grid.shape)
+    surface_lum = float(np.median(grid[inside])) if inside.any() else float(np.median(grid))
+    unsuited = polarity > 0 and surface_lum >= p["light_surface_lum"]
+    unsuited |= polarity < 0 and surface_lum <= p["dark_surface_lum"]
+    if hairs and unsuited:
+        problems.append(
+            "Light hair barely shows on a light surface; photograph it on dark paper."
+            if polarity > 0
+            else "Dark hair barely shows on a dark surface; photograph it on white paper."
+        )
+    if not hairs and not n_clumps:
+        problems.append("No hairs were found.")
+
+    # --- the count, from hair tips: every hair has two (a loop none), a piece broken off at an unresolved
+    # crossing adds none, so the count does not grow with the tangle's junctions the way pieces do.
+    # Some hairs do end on another hair; a share `junction_tip_share` of the ends left at junctions are
+    # counted as tips.
+    estimate = n_open_ends / 2 + p["junction_tip_share"] * n_junction_ends / 2 + n_closed
+    count = max(round(estimate), 1) if hairs else 0
+    unc_len_px = full_px * p["uncertain_length_mm"] / p["min_length_mm"]
+    n_short = sum(
+        1
+        for h, resolved in zip(hairs, resolved_flags, strict=True)
+        if h.length_px < unc_len_px and not resolved
+    )
+    # Downward: gaps in faint hairs (two false tips each) and short pieces; upward: junction ends that are
+    # real tips, and close ends that may be one hair's gap or two hairs.
+    spread = p["count_rel_spread"] * estimate + 1.0
+    # (A short piece may be a short hair, lint, or a stretch of a faint hair between two gaps.)
+    down = spread + n_short + 0.5 * traced.n_weak_joins + p["junction_tip_share"] * n_junction_ends / 2
+    up = (
+        spread
+        + (p["junction_tip_max"] - p["junction_tip_share"]) * n_junction_ends / 2
+        + 0.5 * traced.n_near_misses
+    )
+    count_low = max(0, math.floor(estimate - down)) if hairs else 0
+    count_high = math.ceil(estimate + up) if hairs else 0
+    if n_clumps:
+        # Hairs inside a clump: at least one per clump, and roughly its foreground area over a hair's.
+        med_len = np.median([h.length_px for h in hairs]) / factor if hairs else 50.0 * hair_w
+        guess = clump_fg_px / max(med_len * hair_w, 1.0)
+        count_high = max(count_high, math.ceil(count + 3 * guess + 2 * n_clumps))
+    count_low = min(count_low, count)
+    count_high = max(count_high, count)
+
+    short_fraction = None
+    if mm_per_px is not None and count:
+        # Short hairs cross few others and come out whole: count whole short pieces against all hairs.
+        whole_short = sum(
+            1 for h, ends in zip(hairs, hair_ends, strict=True) if ends == 2 and h.length_mm < SHORT_HAIR_MM
+        )
+        short_fraction = float(min(1.0, whole_short / max(estimate, 1.0)))
+
+    crossings_rc = (traced.crossings_rc + 0.5) * factor - 0.5
+    # The count rests on the tips. Where more hair ends stop at junctions (tips lying on other hairs, or
+    # pieces of hairs the tracing could not follow through a crossing) than end freely, it is guesswork.
+    tangled = bool(hairs) and not n_clumps and n_junction_ends > p["max_junction_end_ratio"] * n_open_ends
+    if tangled:
+        problems.append(
+            "Too many hairs lie across one another to count them reliably; spread them out so fewer cross."
+        )
+    countable = (
+        count > 0
+        and not n_clumps
+        and not blurred
+        and not overexposed
+        and not faint
+        and not unsuited
+        and not tangled
+    )
+    if hairs and not countable:
+        # What made the photo uncountable (blur, glare, faint hairs, a clump, a tangle) hides or breaks up
+        # hairs in ways the tracing cannot measure: the interval says so.
+        count_low = min(count_low, math.floor(p["uncountable_low"] * estimate))
+        count_high = max(count_high, math.ceil(p["uncountable_high"] * estimate + 10))
+    params = {
+        **p,
+        "working_factor": factor,
+        "hair_width_work_px": round(float(hair_w), 3),
+        "edge_width_px": None if not np.isfinite(edge_px) else round(float(edge_px), 3),
+        "profile_width_px": None if not np.isfinite(profile_w_px) else round(float(profile_w_px), 3),
+        "overexposed_share": round(over_fraction, 5),
+        "colour_direction": [round(v, 4) for v in info["direction"]],
+        "n_ambiguous_junctions": traced.n_ambiguous,
+        "n_unpaired_ends": traced.n_unpaired_ends,
+        "n_weak_joins": traced.n_weak_joins,
+        "n_near_misses": traced.n_near_misses,
+        "n_short": n_short,
+        "n_fragments": n_fragments,
+        "n_open_ends": n_open_ends,
+        "n_junction_ends": n_junction_ends,
+        "n_traced": len(hairs),
+        "polarity": int(polarity),
+        "surface_lum": round(surface_lum, 1),
+        "count_estimate": round(float(estimate), 2),
+        "line_snr": None if not np.isfinite(line_snr) else round(float(line_snr), 2),
+        "fine_line_snr": None if not np.isfinite(fine_snr) else round(fine_snr, 2),
+        "coarse_scale_used": coarse_used,
+    }
+    return SheddingResult(
+        hairs=hairs,
+        hair_count=count,
+        count_low=int(count_low),
+        count_high=int(count_high),
+        countable=bool(countable),
+        problems=tuple(problems),
+        mm_per_px=mm_per_px,
+        short_hair_fraction=short_fraction,
+        crossings_rc=crossings_rc,
+        excluded_mask=excluded,
+        algorithm=ALGORITHM,
+        version=VERSION,
+        params=params,
+    )
+
+
+def _prepare(rgb, factor):
+    rows, cols = rgb.shape[:2]
+    if factor > 1:
+        work = cv2.resize(rgb, (max(cols // factor, 1), max(rows // factor, 1)), interpolation=cv2.INTER_AREA)
+    else:
+        work = rgb
+    contrast, info = ridge.contrast_image(work)
+    return work, contrast, info
+
+
+def _foreground_width_px(contrast, excluded) -> float:
+    """Typical width of strong lines in `contrast` outside `excluded`: twice the median ridge of the distance
+    transform."""
+    mag = np.abs(cv2.GaussianBlur(contrast, (0, 0), 1.0))
+    peak = cv2.dilate(mag, np.ones((15, 15), np.uint8))
+    # Half-maximum width, whatever the contrast; faint hairs (a small photo's) are measured at a lower bar.
+    for bar in (6.0, 3.0):
+        strong = ((mag > bar) & (mag >= 0.5 * peak) & ~excluded).astype(np.uint8)
+        if strong.sum() >= 50:
+            break
+    else:
+        return 1.5
+    dist = cv2.distanceTransform(strong, cv2.DIST_L2, 3)
+    ridge_px = (dist >= cv2.dilate(dist, np.ones((3, 3), np.uint8))) & (dist > 0)
+    values = dist[ridge_px]
+    return float(2 * np.median(values)) if len(values) else 1.5
+
+
+def _shrink_mask(mask, shape):
+    if mask.shape == shape:
+        return mask.copy()
+    small = cv2.resize(mask.astype(np.uint8), (shape[1], shape[0]), interpolation=cv2.INTER_AREA)
+    return small > 0
+
+
+def _grow_mask(mask, shape):
+    if mask.shape == shape:
+        return mask.copy()
+    return cv2.resize(mask.astype(np.uint8), (shape[1], shape[0]), interpolation=cv2.INTER_NEAREST) > 0
+
+
+def _drop_small(fg, min_extent_px):
+    _n, labels, stats, _ = cv2.connectedComponentsWithStats(fg.astype(np.uint8), connectivity=8)
+    extent = np.maximum(stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT])
+    keep = extent >= min_extent_px
+    keep[0] = False
+    return keep[labels]
+
+
+def _solid_mask(contrast, polarity):
+    """Pixels at more than half the local peak contrast of hair polarity (a width that ignores contrast)."""
+    mag = cv2.GaussianBlur(contrast, (0, 0), 1.0)
+    if polarity == 0:
+        mag = np.abs(mag)
+    elif polarity < 0:
+        mag = -mag
+    peak = cv2.dilate(mag, np.ones((15, 15), np.uint8))
+    return (mag > 6.0) & (mag >= 0.5 * peak)
+
+
+def _clump_mask(
+    contrast,
+    polarity,
+    fg,
+    excluded,
+    info,
+    *,
+    hair_width_px,
+    window,
+    min_cover,
+    min_lines,
+    blob_contrast,
+    blob_max_rim,
+    blob_fringe,
+):
+    """Clumps: patches of hair too dense to trace, fringed and shot through with hair lines.
+
+    Two kinds of patch: where hair (at more than half its peak contrast) covers `min_cover` of a window
+    `window` hair widths wide, and, for a clump wider than the background estimate's reach (which then
+    takes it for background), where the background itself stands out by `blob_contrast` (noise units)
+    in the hairs' direction from a much wider median. A patch is a clump only where hair lines make up
+    `min_lines` of its pixels: a solid dark object (a drain, a comb) has lines only along its rim.
+    """
+    solid = _solid_mask(contrast, polarity) & ~excluded
+    size = max(3, round(window * hair_width_px)) | 1
+    density = cv2.boxFilter(solid.astype(np.float32), -1, (size, size))
+    dense = density >= min_cover
+    region = cv2.dilate(dense.astype(np.uint8), np.ones((size, size), np.uint8))
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(region, connectivity=8)
+    lines = np.bincount(labels[fg], minlength=n) / np.maximum(stats[:, cv2.CC_STAT_AREA], 1)
+    keep = lines >= min_lines
+    keep[0] = False
+    clumps = keep[labels]
+    grid = info["background_grid"]
+    ksize = min(31, (min(grid.shape[:2]) // 2) * 2 - 1)
+    if ksize >= 5:
+        # Too wide for the background estimate: the clump is in the background, standing out from a much
+        # wider median in the hairs' own colour direction (a grey drain under blonde hair does not).
+        diff = grid.astype(np.float32) - cv2.medianBlur(grid, ksize).astype(np.float32)
+        weights = np.asarray(info["weights"], np.float32)
+        bump = diff @ weights
+        if polarity == 0:
+            bump = np.abs(bump)
+        elif polarity < 0:
+            bump = -bump
+        blob = (bump >= blob_contrast).astype(np.uint8)
+        if blob.any():
+            # A pile of hair has a fuzzy rim, strands sticking out all round; a drain or a tile has a crisp
+            # one: the steepest slope of the bump next to the patch, over its peak, tells them apart.
+            nb, blab = cv2.connectedComponents(blob, connectivity=8)
+            index = np.arange(nb)
+            peak = np.asarray(ndi.maximum(bump, blab, index=index))
+            slope = np.hypot(*np.gradient(bump))
+            rim = cv2.dilate(blab.astype(np.float32), np.ones((3, 3), np.uint8)).astype(np.int32)
+            steepest = np.asarray(ndi.maximum(slope, rim, index=index))
+            ok = steepest <= blob_max_rim * np.maximum(peak, 1e-6)
+            # ... and strands stick out of it: hair lines are denser round a clump than elsewhere.
+            lines_grid = cv2.resize(fg.astype(np.float32), grid.shape[1::-1], interpolation=cv2.INTER_AREA)
+            ring = cv2.dilate(blab.astype(np.float32), np.ones((7, 7), np.uint8)).astype(np.int32)
+            ring[blab > 0] = 0
+            # (A patch may have no ring left where it fills the frame: its fringe is then empty, zero.)
+            ring_sum = np.bincount(ring.ravel(), weights=lines_grid.ravel(), minlength=nb)[:nb]
+            ring_n = np.bincount(ring.ravel(), minlength=nb)[:nb]
+            fringe = ring_sum / np.maximum(ring_n, 1)
+            ok &= fringe >= blob_fringe * max(float(lines_grid.mean()), 1e-6)
+            ok[0] = False
+            blob = (
+                cv2.resize(ok[blab].astype(np.uint8), dense.shape[::-1], interpolation=cv2.INTER_NEAREST) > 0
+            )
+            clumps |= blob & ~excluded
+    return clumps
+
+
+def _along_edge(path, zone, *, share=0.8):
+    """Whether most of a piece lies in `zone`, the margin of an excluded region or of the frame."""
+    rows, cols = zone.shape
+    r = np.clip(np.round(path[:, 0]).astype(int), 0, rows - 1)
+    c = np.clip(np.round(path[:, 1]).astype(int), 0, cols - 1)
+    return bool(np.mean(zone[r, c]) >= share)
+
+
+def _edge_zone(excluded_work, *, margin_px):
+    """Pixels within `margin_px` of the photo edge or of an excluded region."""
+    zone = excluded_work.astype(np.uint8)
+    zone[:margin_px, :] = 1
+    zone[-margin_px:, :] = 1
+    zone[:, :margin_px] = 1
+    zone[:, -margin_px:] = 1
+    kernel = np.ones((2 * margin_px + 1, 2 * margin_px + 1), np.uint8)
+    return cv2.dilate(zone, kernel) > 0
+
+
+def _cross_profiles(rgb, paths, info, *, factor, width_est, step_px=2.0, max_points=150):
+    """Mean width (px) of each hair from its mean cross-profile; the photo's edge rise and hair width (px)."""
+    if not paths:
+        return [], (float("nan"), float("nan"))
+    half = max(4.0, 1.5 * width_est * factor)
+    dt = 0.5
+    offsets = np.arange(-half, half + dt / 2, dt)
+    noise = np.asarray(info["noise_rgb"], np.float32)
+    weights = np.asarray(info["direction"], np.float32) / noise
+    widths, profiles, lengths = [], [], []
+    for path in paths:
+        seg = np.hypot(*np.diff(path, axis=0).T)
+        arc = np.r_[0, np.cumsum(seg)]
+        if arc[-1] < 4 * step_px:
+            widths.append(float("nan"))
+            continue
+        step = max(step_px, arc[-1] / max_points)  # a long hair's width is well known from fewer samples
+        s = np.arange(step, arc[-1] - step / 2, step)
+        pr = np.interp(s, arc, path[:, 0])
+        pc = np.interp(s, arc, path[:, 1])
+        tr = np.gradient(pr)
+        tc = np.gradient(pc)
+        norm = np.hypot(tr, tc)
+        norm[norm == 0] = 1
+        nr, nc = tc / norm, -tr / norm  # unit normal
+        map_r = (pr[:, None] + offsets[None, :] * nr[:, None]).astype(np.float32)
+        map_c = (pc[:, None] + offsets[None, :] * nc[:, None]).astype(np.float32)
+        samples = cv2.remap(rgb, map_c, map_r, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT).astype(
+            np.float32
+        )
+        proj = samples @ weights
+        edge = max(2, len(offsets) // 8)
+        base = np.median(np.concatenate([proj[:, :edge], proj[:, -edge:]], axis=1), axis=1)
+        prof = (proj - base[:, None]).mean(axis=0)
+        centre = prof[len(prof) // 2 - 2 : len(prof) // 2 + 3]
+        if centre.mean() < 0:
+            prof = -prof
+        peak = prof.max()
+        width = float(np.clip(prof, 0, None).sum() * dt / peak) if peak > 0 else float("nan")
+        widths.append(width)
+        profiles.append(prof / peak if peak > 0 else prof)
+        lengths.append(arc[-1])
+    if not profiles:
+        return widths, (float("nan"), float("nan"))
+    lengths = np.asarray(lengths)
+    stats = np.array([quality.edge_width_px(pf, step_px=dt) for pf in profiles]).reshape(-1, 2)
+    ok = np.isfinite(stats).all(axis=1)
+    if not ok.any():
+        return widths, (float("nan"), float("nan"))
+    # Length-weighted medians: long hairs say most about the photo.
+    return widths, (_weighted_median(stats[ok, 0], lengths[ok]), _weighted_median(stats[ok, 1], lengths[ok]))
+
+
+def _weighted_median(values, weights):
+    order = np.argsort(values)
+    cum = np.cumsum(weights[order])
+    return float(values[order][np.searchsorted(cum, cum[-1] / 2)])

@@ -1,0 +1,399 @@
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from trichotrack.measure.shedding import (
+    ALGORITHM,
+    VERSION,
+    Hair,
+    SheddingResult,
+    analyze_shedding,
+    render_overlay,
+)
+
+PAPER = (236, 232, 224)
+BLACK = (35, 28, 24)
+
+
+def draw_hairs(shape, lines, *, width_px=1.5, background=PAPER, hair=BLACK, noise=3.0, seed=0, supersample=4):
+    """A photo of hairs drawn by area coverage (sub-pixel widths), with Gaussian noise."""
+    rows, cols = shape
+    big = np.zeros((rows * supersample, cols * supersample), np.uint8)
+    for line in lines:
+        pts = np.round((np.asarray(line, float) + 0.5)[:, ::-1] * supersample * 16 - 8).astype(np.int32)
+        thickness = max(1, round(width_px * supersample))
+        cv2.polylines(big, [pts], False, 255, thickness, cv2.LINE_AA, shift=4)
+    cover = cv2.resize(big, (cols, rows), interpolation=cv2.INTER_AREA).astype(np.float32)[..., None] / 255
+    image = np.asarray(background, np.float32) * (1 - cover) + np.asarray(hair, np.float32) * cover
+    image += np.random.default_rng(seed).normal(0, noise, image.shape)
+    return np.clip(image + 0.5, 0, 255).astype(np.uint8)
+
+
+def segment(start, end, n=400):
+    t = np.linspace(0, 1, n)[:, None]
+    return np.asarray(start, float) * (1 - t) + np.asarray(end, float) * t
+
+
+def arc_length(line):
+    return float(np.hypot(*np.diff(line, axis=0).T).sum())
+
+
+def loop_hair(n=3000):
+    """A hair that runs left to right and loops over itself once in the middle (a trochoid)."""
+    t = np.linspace(0, 1, n)
+    phase = 2 * np.pi * t + np.pi
+    return np.stack([200 - 100 * np.cos(phase), 60 + 380 * t - 100 * np.sin(phase)], axis=1)
+
+
+X_LINES = [segment((50, 50), (350, 450)), segment((50, 450), (350, 50))]
+
+
+def test_an_x_of_two_straight_hairs_is_two_hairs_and_one_crossing():
+    result = analyze_shedding(draw_hairs((400, 500), X_LINES), mm_per_px=0.075)
+    assert result.hair_count == 2
+    assert len(result.crossings_rc) == 1
+    np.testing.assert_allclose(result.crossings_rc[0], (200, 250), atol=3)
+    for hair in result.hairs:
+        assert hair.crossings == 1
+        assert hair.length_px == pytest.approx(500, rel=0.03)
+        assert hair.length_mm == pytest.approx(500 * 0.075, rel=0.03)
+        assert not hair.touches_border
+    assert result.countable
+    assert result.count_low <= 2 <= result.count_high
+
+
+def test_each_hair_runs_straight_through_the_crossing():
+    result = analyze_shedding(draw_hairs((400, 500), X_LINES))
+    for hair in result.hairs:
+        first, last = hair.centerline_rc[0], hair.centerline_rc[-1]
+        # both ends of one hair lie on one drawn line: opposite corners, not a V
+        assert abs(first[0] - last[0]) > 250 and abs(first[1] - last[1]) > 350
+
+
+def test_a_hair_that_loops_over_itself_is_one_hair():
+    line = loop_hair()
+    result = analyze_shedding(draw_hairs((400, 500), [line]))
+    assert result.hair_count == 1
+    assert result.hairs[0].length_px == pytest.approx(arc_length(line), rel=0.03)
+    assert len(result.crossings_rc) == 1
+    assert result.hairs[0].crossings == 2  # it passes the crossing twice
+
+
+def test_two_parallel_hairs_are_two():
+    lines = [segment((100, 50), (100, 450)), segment((110, 50), (110, 450))]
+    result = analyze_shedding(draw_hairs((300, 500), lines))
+    assert result.hair_count == 2
+    for hair in result.hairs:
+        assert hair.length_px == pytest.approx(400, rel=0.03)
+
+
+def test_a_hair_cut_by_the_border_touches_it():
+    lines = [segment((100, -40), (300, 300)), segment((60, 200), (60, 450))]
+    result = analyze_shedding(draw_hairs((400, 500), lines))
+    assert result.hair_count == 2
+    cut = [h for h in result.hairs if h.touches_border]
+    whole = [h for h in result.hairs if not h.touches_border]
+    assert len(cut) == 1 and len(whole) == 1
+    assert whole[0].length_px == pytest.approx(250, rel=0.03)
+
+
+def test_a_hair_cut_by_the_ignore_mask_touches_it():
+    ignore = np.zeros((400, 500), bool)
+    ignore[:, 300:] = True
+    result = analyze_shedding(draw_hairs((400, 500), [segment((200, 50), (200, 450))]), ignore_mask=ignore)
+    assert result.hair_count == 1
+    assert result.hairs[0].touches_border
+    assert result.hairs[0].length_px < 260
+    assert result.excluded_mask[:, 300:].all()
+
+
+@pytest.mark.parametrize(
+    ("background", "hair"),
+    [
+        (PAPER, BLACK),
+        ((40, 38, 45), (215, 200, 160)),
+        ((70, 90, 160), (30, 25, 20)),
+        ((240, 238, 232), (120, 110, 100)),
+    ],
+    ids=["dark-on-light", "light-on-dark", "dark-on-blue", "grey-on-white"],
+)
+def test_it_finds_dark_and_light_hairs(background, hair):
+    lines = [segment((60, 40), (80, 460)), segment((150, 60), (350, 420)), segment((340, 40), (200, 300))]
+    result = analyze_shedding(draw_hairs((400, 500), lines, background=background, hair=hair))
+    assert result.hair_count == 3
+    assert sorted(h.length_px for h in result.hairs) == pytest.approx(
+        sorted(arc_length(line) for line in lines), rel=0.04
+    )
+
+
+def test_input_not_modified():
+    image = draw_hairs((300, 400), X_LINES[:1])
+    mask = np.zeros((300, 400), bool)
+    mask[:10] = True
+    before, mask_before = image.copy(), mask.copy()
+    analyze_shedding(image, mm_per_px=0.08, ignore_mask=mask)
+    render_overlay(image, analyze_shedding(image))
+    np.testing.assert_array_equal(image, before)
+    np.testing.assert_array_equal(mask, mask_before)
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.float32, np.float64])
+def test_it_accepts_common_dtypes(dtype):
+    image = draw_hairs((300, 400), [segment((50, 50), (250, 350))])
+    if dtype == np.uint16:
+        image = image.astype(np.uint16) * 257
+    elif dtype != np.uint8:
+        image = (image / 255.0).astype(dtype)
+    result = analyze_shedding(image)
+    assert result.hair_count == 1
+
+
+def test_a_grey_image_is_accepted():
+    image = draw_hairs((300, 400), [segment((50, 50), (250, 350))])[..., 0]
+    assert analyze_shedding(image).hair_count == 1
+
+
+def test_a_blank_photo_is_not_countable():
+    result = analyze_shedding(draw_hairs((400, 500), []), mm_per_px=0.08)
+    assert result.hair_count == 0
+    assert not result.countable
+    assert result.problems == ("No hairs were found.",)
+    assert result.short_hair_fraction is None
+    assert result.crossings_rc.shape == (0, 2)
+
+
+def _clump(rng, centre, radius, n):
+    lines = []
+    for _ in range(n):
+        angle = np.cumsum(rng.normal(0, 0.25, 200)) + rng.uniform(0, 2 * np.pi)
+        steps = np.stack([np.sin(angle), np.cos(angle)], axis=1) * 1.5
+        line = np.cumsum(steps, axis=0)
+        line -= line.mean(axis=0)
+        line *= min(1.0, radius / np.abs(line).max())
+        lines.append(line + centre)
+    return lines
+
+
+def test_a_clump_is_not_countable():
+    rng = np.random.default_rng(3)
+    lines = [*_clump(rng, (300, 300), 70, 40), segment((60, 500), (60, 760)), segment((500, 520), (560, 760))]
+    result = analyze_shedding(draw_hairs((600, 800), lines), mm_per_px=0.08)
+    assert not result.countable
+    assert any("clumped" in p for p in result.problems)
+    assert result.excluded_mask[300, 300]
+    assert not result.excluded_mask[60, 700]
+    assert result.count_high >= 42  # the interval must admit the hairs hidden in the clump
+
+
+def test_a_blurred_photo_is_flagged():
+    lines = [segment((60, 40), (80, 460)), segment((150, 60), (350, 420))]
+    sharp = draw_hairs((400, 500), lines, width_px=1.5, noise=0.5)
+    blurred = cv2.GaussianBlur(sharp, (0, 0), 3.0)
+    assert not any("blurred" in p for p in analyze_shedding(sharp).problems)
+    result = analyze_shedding(blurred)
+    assert any("blurred" in p for p in result.problems)
+    assert not result.countable
+
+
+def test_an_over_exposed_photo_is_flagged():
+    image = draw_hairs((400, 500), [segment((60, 40), (80, 460))])
+    image[200:, :] = 255
+    result = analyze_shedding(image)
+    assert any("over-exposed" in p for p in result.problems)
+    assert not result.countable
+    assert result.excluded_mask[300:, :].all()
+
+
+def test_short_hair_fraction_needs_a_scale():
+    lines = [segment((50, 40), (50, 460)), segment((150, 40), (150, 140)), segment((250, 40), (250, 140))]
+    image = draw_hairs((300, 500), lines)
+    # 420 px and 2 × 100 px at 0.1 mm/px: 42 mm and 10 mm hairs
+    result = analyze_shedding(image, mm_per_px=0.1)
+    assert result.hair_count == 3
+    assert result.short_hair_fraction == pytest.approx(2 / 3)
+    unscaled = analyze_shedding(image)
+    assert unscaled.short_hair_fraction is None
+    assert all(h.length_mm is None and h.width_mm is None for h in unscaled.hairs)
+
+
+def test_width_is_measured():
+    image = draw_hairs((300, 400), [segment((150, 20), (150, 380))], width_px=6.0)
+    result = analyze_shedding(image)
+    assert result.hairs[0].width_px == pytest.approx(6.0, abs=1.0)
+
+
+def test_result_records_algorithm_and_parameters():
+    result = analyze_shedding(draw_hairs((300, 400), X_LINES[:1]), low_threshold=4.0)
+    assert isinstance(result, SheddingResult)
+    assert all(isinstance(h, Hair) for h in result.hairs)
+    assert (result.algorithm, result.version) == (ALGORITHM, VERSION)
+    assert result.params["low_threshold"] == 4.0
+    assert result.excluded_mask.shape == (300, 400)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"mm_per_px": 0}, "mm_per_px"),
+        ({"mm_per_px": float("nan")}, "mm_per_px"),
+        ({"ignore_mask": np.zeros((10, 10), bool)}, "ignore_mask"),
+        ({"no_such_option": 1}, "no_such_option"),
+    ],
+)
+def test_bad_arguments_raise_value_error(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        analyze_shedding(np.zeros((100, 100, 3), np.uint8), **kwargs)
+
+
+def test_a_bad_image_raises_value_error():
+    with pytest.raises(ValueError, match="image"):
+        analyze_shedding(np.zeros((100, 100, 5), np.uint8))
+
+
+def test_overlay_draws_each_hair_in_its_colour_and_shades_exclusions():
+    from trichotrack.measure.overlay import EXCLUDED_RGB, hair_colour
+
+    image = draw_hairs((400, 500), X_LINES)
+    ignore = np.zeros((400, 500), bool)
+    ignore[:, :20] = True
+    result = analyze_shedding(image, ignore_mask=ignore)
+    overlay = render_overlay(image, result)
+    assert overlay.shape == (400, 500, 3) and overlay.dtype == np.uint8
+    for i in range(result.hair_count):
+        colour = np.array(hair_colour(i))
+        assert (np.abs(overlay.astype(int) - colour).sum(axis=2) < 30).sum() > 100
+    shaded = overlay[200, 5].astype(int)
+    assert shaded[0] > shaded[1] + 40  # red tint
+    assert hair_colour(0) != hair_colour(1)
+    assert EXCLUDED_RGB[0] > EXCLUDED_RGB[1]
+
+
+def test_overlay_refuses_a_result_of_another_image():
+    image = draw_hairs((300, 400), X_LINES[:1])
+    result = analyze_shedding(image)
+    with pytest.raises(ValueError, match="result"):
+        render_overlay(np.zeros((200, 200, 3), np.uint8), result)
+
+
+def _whole_hair_length_errors(result, photo, tolerance_px=6.0):
+    """Relative length errors of traced hairs whose two ends lie on the two ends of one true hair."""
+    errors = []
+    for hair in result.hairs:
+        ends = hair.centerline_rc[[0, -1]]
+        for truth in photo.hairs:
+            true_ends = truth.centerline_rc[[0, -1]]
+            if (
+                min(np.hypot(*(ends - true_ends).T).max(), np.hypot(*(ends - true_ends[::-1]).T).max())
+                <= tolerance_px
+            ):
+                errors.append(hair.length_mm / truth.length_mm - 1)
+                break
+    return np.asarray(errors)
+
+
+@pytest.mark.parametrize(
+    ("seed", "background", "colour"),
+    [(1, "white_paper", "black"), (2, "dark_paper", "blonde"), (3, "pillowcase", "dark_brown")],
+)
+def test_generated_photos_are_counted_and_measured(seed, background, colour):
+    synth = pytest.importorskip("trichotrack.synth.shedding")
+    photo = synth.shed_photo(
+        seed,
+        shape=(900, 1200),
+        n_hairs=8,
+        background=background,
+        hair_colour=colour,
+        curl="wavy",
+        long_median_mm=60,
+        short_fraction=0.3,
+        blur_px=0,
+        motion_blur_px=0,
+        exposure=1.0,
+    )
+    result = analyze_shedding(photo.image, mm_per_px=photo.mm_per_px)
+    assert result.countable, result.problems
+    assert abs(result.hair_count - photo.hair_count) <= 1
+    assert result.count_low <= photo.hair_count <= result.count_high
+    errors = _whole_hair_length_errors(result, photo)
+    assert len(errors) >= 3
+    assert np.median(np.abs(errors)) <= 0.05
+    true_short = synth.short_hair_fraction(photo.hairs)
+    assert abs(result.short_hair_fraction - true_short) <= 0.3
+
+
+def test_a_generated_clump_is_not_countable():
+    synth = pytest.importorskip("trichotrack.synth.shedding")
+    photo = synth.shed_photo(
+        4,
+        shape=(1200, 1600),
+        n_hairs=6,
+        clump=True,
+        n_clump_hairs=40,
+        background="white_paper",
+        hair_colour="black",
+        curl="wavy",
+        long_median_mm=60,
+        blur_px=0,
+        motion_blur_px=0,
+        exposure=1.0,
+    )
+    result = analyze_shedding(photo.image, mm_per_px=photo.mm_per_px)
+    assert not result.countable
+    assert any("clumped" in p for p in result.problems)
+    assert result.count_high >= photo.hair_count
+
+
+def _scan(name):
+    from PIL import Image
+
+    path = Path(__file__).parents[1] / "data" / "scanned-hair-snippets" / f"{name}.png"
+    return np.asarray(Image.open(path))
+
+
+SCAN_MM_PER_PX = 1 / 132
+
+
+def test_real_scan_of_straight_snippets():
+    result = analyze_shedding(_scan("027_demo_nocurv"), mm_per_px=SCAN_MM_PER_PX)
+    assert result.countable, result.problems
+    assert result.hair_count == 8
+    assert result.count_low <= 8 <= result.count_high
+    for hair in result.hairs:
+        assert 1.0 < hair.length_mm < 6.0
+        assert 0.04 < hair.width_mm < 0.12
+
+
+def test_real_scan_of_curved_snippets_flags_those_cut_by_the_frame():
+    result = analyze_shedding(_scan("004_demo_curv"), mm_per_px=SCAN_MM_PER_PX)
+    assert result.countable, result.problems
+    assert 10 <= result.hair_count <= 14
+    assert result.count_low <= 12 <= result.count_high
+    cut = [h for h in result.hairs if h.touches_border]
+    assert len(cut) >= 1
+    rows, cols = result.excluded_mask.shape
+    for hair in cut:  # a cut hair has an end at the frame
+        ends = hair.centerline_rc[[0, -1]]
+        margin = np.minimum.reduce([ends[:, 0], ends[:, 1], rows - 1 - ends[:, 0], cols - 1 - ends[:, 1]])
+        assert margin.min() < 10
+
+
+def test_light_hair_on_a_light_surface_is_not_countable():
+    lines = [segment((60, 40), (80, 460)), segment((150, 60), (350, 420))]
+    image = draw_hairs((400, 500), lines, background=(235, 233, 228), hair=(250, 250, 248), noise=1.0)
+    result = analyze_shedding(image)
+    assert result.hair_count == 2
+    assert not result.countable
+    assert any("dark paper" in p for p in result.problems)
+
+
+def test_the_table_around_the_sheet_is_not_analysed():
+    # a white sheet filling most of the photo, on a brown table whose grain runs in lines
+    table = [segment((r, 0), (r + 15, 799)) for r in range(8, 600, 24)]
+    image = draw_hairs((600, 800), table, background=(120, 80, 50), hair=(90, 60, 35))
+    sheet = draw_hairs((480, 680), [segment((100, 60), (380, 600))])
+    image[60:540, 60:740] = sheet
+    result = analyze_shedding(image)
+    assert result.hair_count == 1
+    assert result.excluded_mask[20, 20] and not result.excluded_mask[300, 400]

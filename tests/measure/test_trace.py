@@ -1,0 +1,93 @@
+import cv2
+import numpy as np
+import pytest
+from skimage.draw import line as draw_line
+from skimage.morphology import skeletonize
+
+from trichotrack.measure import quality, ridge, trace
+
+
+def _skeleton(shape, segments):
+    sk = np.zeros(shape, bool)
+    for (r0, c0), (r1, c1) in segments:
+        rr, cc = draw_line(r0, c0, r1, c1)
+        sk[rr, cc] = True
+    return sk
+
+
+def test_pixel_graph_has_no_triangles_on_a_staircase():
+    sk = np.zeros((10, 10), bool)
+    sk[2, 2:5] = True
+    sk[3, 4:7] = True  # a step: (2,4) and (3,4) and (3,5) would form a triangle with diagonals
+    coords, neighbours, degree = trace.pixel_graph(sk)
+    assert sorted(degree.tolist()) == [1, 1, 2, 2, 2, 2]
+    assert neighbours.shape == (6, 8) and coords.shape == (6, 2)
+
+
+def test_an_x_on_a_skeleton_is_two_hairs_through_one_crossing():
+    sk = _skeleton((200, 200), [((20, 20), (180, 180)), ((20, 180), (180, 20))])
+    traced = trace.trace_skeleton(sk, width_px=1.0)
+    assert len(traced.paths) == 2
+    assert len(traced.crossings_rc) == 1
+    np.testing.assert_allclose(traced.crossings_rc[0], (100, 100), atol=2)
+    for path in traced.paths:
+        ends = path[[0, -1]]
+        assert abs(ends[0, 0] - ends[1, 0]) > 150 and abs(ends[0, 1] - ends[1, 1]) > 150
+    assert traced.crossings == (1, 1)
+
+
+def test_a_t_junction_leaves_the_touching_hair_end_free():
+    sk = _skeleton((200, 200), [((100, 10), (100, 190)), ((20, 100), (99, 100))])
+    traced = trace.trace_skeleton(sk, width_px=1.0)
+    assert len(traced.paths) == 2
+    lengths = sorted(trace.path_length(p) for p in traced.paths)
+    assert lengths[1] == pytest.approx(180, rel=0.03)
+    assert sum(j for ends in traced.ends_at_junction for j in ends) == 1
+
+
+def test_a_small_gap_in_a_line_is_bridged():
+    sk = _skeleton((100, 300), [((50, 10), (50, 140)), ((50, 146), (50, 290))])
+    traced = trace.trace_skeleton(sk, width_px=1.0)
+    assert len(traced.paths) == 1
+
+
+def test_smoothing_removes_the_staircase_overestimate():
+    rr, cc = draw_line(0, 0, 100, 250)
+    pixels = np.stack([rr, cc], axis=1).astype(float)
+    raw = trace.path_length(pixels)
+    smooth = trace.path_length(trace.smooth_path(pixels, sigma_px=2.0))
+    true = float(np.hypot(100, 250))
+    assert raw > 1.03 * true
+    assert smooth == pytest.approx(true, rel=0.01)
+
+
+def test_edge_width_of_a_blurred_line_grows_with_the_blur():
+    x = np.arange(-10, 10.01, 0.5)
+    rises = [quality.edge_width_px(np.exp(-(x**2) / (2 * s**2)), step_px=0.5)[0] for s in (0.8, 2.0)]
+    assert rises[0] == pytest.approx(1.69 * 0.8, rel=0.15)
+    assert rises[1] == pytest.approx(1.69 * 2.0, rel=0.15)
+
+
+def test_line_filter_keeps_lines_and_drops_step_edges():
+    image = np.zeros((120, 120), np.float32)
+    image[:, 60:] = 50.0  # a step edge
+    image[30, :] += 50.0  # a bright line across it
+    strength, raw, polarity = ridge.line_strength(cv2.GaussianBlur(image, (0, 0), 0.7), polarity=1)
+    assert polarity == 1
+    assert strength[30, 20] > 10 * max(strength[80, 55:66].max(), 1e-3)
+    assert raw[80, 55:66].max() > 0  # the plain response does see the edge
+
+
+def test_a_hair_that_loops_and_crosses_itself_stays_one_hair():
+    # A prolate cycloid: the line comes in from the left, turns round a loop crossing itself once, leaves.
+    t = np.linspace(-4.0, 4.0, 4000)
+    curve = np.stack([120 + 25 * 2.0 * np.cos(t), 160 + 25 * (t - 2.0 * np.sin(t))], axis=1)
+    sk = np.zeros((240, 320), bool)
+    pts = np.round(curve).astype(int)
+    sk[pts[:, 0], pts[:, 1]] = True
+    traced = trace.trace_skeleton(skeletonize(sk), width_px=1.0)
+    assert len(traced.paths) == 1
+    assert not traced.closed[0]
+    assert traced.crossings == (2,)  # a self-crossing counts on each pass
+    length = trace.path_length(trace.smooth_path(traced.paths[0]))
+    assert length == pytest.approx(trace.path_length(curve), rel=0.03)
