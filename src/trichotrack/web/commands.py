@@ -122,9 +122,7 @@ def serve(*, port: int = 8000) -> int:
     if host in ("127.0.0.1", "localhost", "::1"):
         os.environ.setdefault("TRICHOTRACK_SECURE_COOKIES", "0")
     data_dir = _prepare()
-    from waitress import serve as waitress_serve
-
-    from trichotrack.web import demo
+    from trichotrack.web import demo, server
     from trichotrack.web.clinics.models import Clinic
     from trichotrack.web.wsgi import application
 
@@ -142,7 +140,13 @@ def serve(*, port: int = 8000) -> int:
     _print_logins()
     sys.stdout.flush()
     try:
-        waitress_serve(application, host=host, port=port, threads=8, ident="trichotrack")
+        server.run(
+            application,
+            host=host,
+            port=port,
+            threads=server.web_threads(),
+            processes=server.web_processes(),
+        )
     except KeyboardInterrupt:
         pass
     finally:

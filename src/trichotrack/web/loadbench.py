@@ -2,9 +2,15 @@
 patient pages of a clinic with many patients; prints p50/p95/max per page as a Markdown table.
 
     python -m trichotrack.web.loadbench [--patients 500] [--users 20] [--rounds 20] [--database-url URL]
+                                        [--threads 8] [--processes 1] [--think-ms 0]
+
+The timed loop starts once every user has signed in. With the default --think-ms 0 each user asks for the
+next page as soon as the last one arrived (a closed loop): a stress test in which the latency is mostly
+time spent queueing for the CPU, not the time one page takes.
 
 It makes its own data folder (or database, for PostgreSQL) and a clinic of synthetic patients, runs the app
-under waitress in a subprocess (8 threads, as ``trichotrack serve``), and signs in through the login form.
+with the server of ``trichotrack serve`` (trichotrack.web.server: waitress, 8 threads, 1 process unless told
+otherwise) in a subprocess, and signs in through the login form.
 """
 
 import argparse
@@ -128,10 +134,10 @@ def run(args) -> str:
         [
             sys.executable,
             "-m",
-            "waitress",
+            "trichotrack.web.server",
             f"--port={args.port}",
-            "--threads=8",
-            "trichotrack.web.wsgi:application",
+            f"--threads={args.threads}",
+            f"--processes={args.processes}",
         ],
         env=os.environ.copy(),
         stdout=subprocess.DEVNULL,
@@ -148,9 +154,16 @@ def run(args) -> str:
         errors = []
         lock = threading.Lock()
 
+        # Everyone signs in first (a password hash is slow on purpose), then the timed loop starts together.
+        started = threading.Barrier(args.users, action=lambda: clock.append(time.perf_counter()))
+        clock: list[float] = []
+
         def user(i):
             client = Client(args.port)
-            client.login(f"bench{i}", password)
+            try:
+                client.login(f"bench{i}", password)
+            finally:
+                started.wait()
             rng = random.Random(i)
             for _ in range(args.rounds):
                 for page, path in [
@@ -165,20 +178,23 @@ def run(args) -> str:
                         times[page].append(elapsed)
                         if status != 200 or not re.search(rb"</html>", body):
                             errors.append((page, status))
+                    if args.think_ms:
+                        time.sleep(rng.expovariate(1000 / args.think_ms))
 
         threads = [threading.Thread(target=user, args=(i,)) for i in range(args.users)]
-        wall = time.perf_counter()
         for t in threads:
             t.start()
         for t in threads:
             t.join()
-        wall = time.perf_counter() - wall
+        wall = time.perf_counter() - clock[0]
     finally:
         server.terminate()
         server.wait(timeout=10)
     backend = "PostgreSQL" if args.database_url else "SQLite"
     lines = [
         f"{backend}: {args.users} signed-in users × {args.rounds} rounds, {args.patients} patients, "
+        f"server {args.processes} process(es) × {args.threads} threads, "
+        f"think time {args.think_ms} ms, "
         f"{sum(map(len, times.values()))} requests in {wall:.1f} s, {len(errors)} errors",
         "",
         "| page | n | p50 ms | p95 ms | max ms |",
@@ -199,6 +215,14 @@ def main(argv=None) -> int:
     parser.add_argument("--users", type=int, default=20)
     parser.add_argument("--rounds", type=int, default=20)
     parser.add_argument("--port", type=int, default=8790)
+    parser.add_argument("--threads", type=int, default=8, help="waitress threads per server process")
+    parser.add_argument("--processes", type=int, default=1, help="server processes sharing the socket")
+    parser.add_argument(
+        "--think-ms",
+        type=int,
+        default=0,
+        help="mean pause of a user between pages (exponential; default 0: a closed loop, no pause)",
+    )
     parser.add_argument("--database-url", help="PostgreSQL URL of a bench database (made if missing)")
     parser.add_argument("--data-dir", help="data folder (default: a new temporary one)")
     args = parser.parse_args(argv)

@@ -18,6 +18,8 @@ TRICHOTRACK_PHOTO_MAX_MB    largest accepted photo file (default 30)
 TRICHOTRACK_PHOTO_MAX_MP    most pixels a photo may declare, in megapixels (default 50)
 TRICHOTRACK_TASK_STUCK_MINUTES  the watchdog fails a task RUNNING longer than this (default 15)
 TRICHOTRACK_INVITE_DAYS     a patient portal invitation link is valid this many days (default 14)
+TRICHOTRACK_WEB_PROCESSES   web server processes sharing the port (default 1; see trichotrack.web.server)
+TRICHOTRACK_WEB_THREADS     waitress threads per web server process (default 8)
 TRICHOTRACK_S3_BUCKET       store photos and files in this S3-compatible bucket instead of the data folder;
                             needs ``pip install "django-storages[s3]"``; with TRICHOTRACK_S3_ENDPOINT_URL
                             (e.g. MinIO), TRICHOTRACK_S3_REGION, and the usual AWS_ACCESS_KEY_ID /
@@ -76,7 +78,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    # Django's SessionMiddleware, refreshing an unchanged session at most once a minute (see its docstring).
+    "trichotrack.web.clinics.middleware.IdleSessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -158,9 +161,11 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "dashboard"
 LOGOUT_REDIRECT_URL = "login"
 
-# Idle sessions expire: the expiry is pushed forward on every request.
+# Idle sessions expire: the expiry is pushed forward as the user works (IdleSessionMiddleware saves an
+# unchanged session at most every SESSION_REFRESH_SECONDS, not on every request).
 SESSION_COOKIE_AGE = envint("TRICHOTRACK_IDLE_MINUTES", "30") * 60
 SESSION_SAVE_EVERY_REQUEST = True
+SESSION_REFRESH_SECONDS = 60
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SECURE_COOKIES = envbool("TRICHOTRACK_SECURE_COOKIES", "False" if DEBUG else "True")
 SESSION_COOKIE_SECURE = SECURE_COOKIES

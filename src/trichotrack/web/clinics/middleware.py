@@ -1,3 +1,9 @@
+import time
+
+from django.conf import settings
+from django.contrib.sessions.middleware import SessionMiddleware
+from django.utils.cache import patch_vary_headers
+
 from .models import Membership
 
 
@@ -12,3 +18,39 @@ class MembershipMiddleware:
         if request.user.is_authenticated:
             request.membership = Membership.objects.select_related("clinic").filter(user=request.user).first()
         return self.get_response(request)
+
+
+class IdleSessionMiddleware(SessionMiddleware):
+    """Django's SessionMiddleware with a cheaper SESSION_SAVE_EVERY_REQUEST.
+
+    Idle sessions expire because the expiry is pushed forward as the user works. Django does that by saving
+    the session on every request: one write transaction per page view (on SQLite a synced commit, with all
+    writers queueing for one lock), even for pages that only read. Here an unchanged session is saved only
+    when its last save is more than SESSION_REFRESH_SECONDS old (default 60), so an idle session expires
+    between SESSION_COOKIE_AGE minus that interval and SESSION_COOKIE_AGE after the last request. A changed
+    session is saved at once, as before.
+    """
+
+    TOUCHED_KEY = "_trichotrack_touched"
+
+    def process_response(self, request, response):
+        session = getattr(request, "session", None)
+        if session is None:
+            return response
+        if settings.SESSION_SAVE_EVERY_REQUEST and not session.is_empty():
+            now = int(time.time())
+            refresh = min(getattr(settings, "SESSION_REFRESH_SECONDS", 60), settings.SESSION_COOKIE_AGE // 10)
+            touched = session.get(self.TOUCHED_KEY)
+            if session.modified or not isinstance(touched, int) or now - touched >= refresh:
+                session[self.TOUCHED_KEY] = now  # marks the session modified: the parent saves it
+            return self._respond(request, response)
+        return super().process_response(request, response)
+
+    def _respond(self, request, response):
+        """The parent's process_response, saving only a modified session."""
+        session = request.session
+        if not session.modified:
+            if session.accessed:
+                patch_vary_headers(response, ("Cookie",))
+            return response
+        return super().process_response(request, response)

@@ -44,7 +44,8 @@ def dashboard(request):
         "clocks": open_clocks(clinic),
         "pending_flags": pending_flags,
         "n_patients": clinic.patients.count(),
-        "n_treated": clinic.patients.filter(procedures__isnull=False).distinct().count(),
+        # DISTINCT on the key only, not on every patient column.
+        "n_treated": clinic.patients.filter(procedures__isnull=False).values("pk").distinct().count(),
         "n_procedures": clinic.procedures.count(),
     }
     return render(request, "clinics/dashboard.html", context)

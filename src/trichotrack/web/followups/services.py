@@ -28,11 +28,11 @@ def due_visits(clinic, day: dt.date):
     """Scheduled visits whose window contains `day`."""
     return Visit.objects.filter(
         patient__clinic=clinic, status=VisitStatus.SCHEDULED, window_start__lte=day, window_end__gte=day
-    ).select_related("patient", "procedure")
+    ).select_related("patient")
 
 
 def overdue_visits(clinic, day: dt.date):
     """Scheduled visits whose window has passed."""
     return Visit.objects.filter(
         patient__clinic=clinic, status=VisitStatus.SCHEDULED, window_end__lt=day
-    ).select_related("patient", "procedure")
+    ).select_related("patient")

@@ -118,9 +118,17 @@ def acknowledge_flag(flag: ContraindicationFlag, *, user, note: str = "") -> Non
     )
 
 
-def screen_problems(patient: Patient, on: dt.date) -> list[str]:
-    """Why the screen does not yet allow a procedure on `on` (empty when it does)."""
-    screen = patient.screens.first()
+_LATEST = object()
+
+
+def screen_problems(patient: Patient, on: dt.date, screen=_LATEST) -> list[str]:
+    """Why the screen does not yet allow a procedure on `on` (empty when it does).
+
+    `screen` is the patient's latest screen (or None) when the caller has already loaded it, with its flags
+    prefetched; by default it is looked up.
+    """
+    if screen is _LATEST:
+        screen = patient.screens.first()
     if screen is None:
         return ["No contraindication screen has been recorded."]
     age_days = (on - screen.screened_at.date()).days

@@ -60,7 +60,7 @@ def patient_detail(request, pk):
     context = {
         "patient": patient,
         "screen": screen,
-        "screen_problems": services.screen_problems(patient, timezone.localdate()),
+        "screen_problems": services.screen_problems(patient, timezone.localdate(), screen),
         "stagings": patient.stagings.all(),
         "labs": patient.labs.all(),
         "medications": patient.medications.all(),

@@ -157,3 +157,44 @@ class PasswordChangeTest(BaseTestCase):
             "new_password2": "a new long passphrase",
         }
         assert self.client.post("/accounts/password/", data)["Location"] == "/accounts/password/done/"
+
+
+class IdleSessionRefreshTest(BaseTestCase):
+    """The idle expiry moves forward as the user works, with at most one session write a minute."""
+
+    def expire_date(self):
+        from django.contrib.sessions.models import Session
+
+        return Session.objects.get(session_key=self.client.session.session_key).expire_date
+
+    def test_an_unchanged_session_is_saved_at_most_once_per_refresh_interval(self):
+        from unittest import mock
+
+        self.login(self.alice)
+        start = 1_800_000_000
+        with mock.patch("trichotrack.web.clinics.middleware.time.time", return_value=start):
+            self.client.get("/patients/")
+        first = self.expire_date()
+        with mock.patch("trichotrack.web.clinics.middleware.time.time", return_value=start + 30):
+            response = self.client.get("/patients/")
+        assert response.status_code == 200
+        assert settings.SESSION_COOKIE_NAME not in response.cookies
+        assert self.expire_date() == first  # not written again within the interval
+        with mock.patch("trichotrack.web.clinics.middleware.time.time", return_value=start + 61):
+            self.client.get("/patients/")
+        assert self.expire_date() > first  # pushed forward after it
+
+    def test_the_patient_page_is_audited_on_every_view_in_a_fixed_number_of_queries(self):
+        from django.db import connection
+        from django.test.utils import CaptureQueriesContext
+
+        from trichotrack.web.audit.models import AuditEvent
+
+        self.login(self.alice)
+        self.client.get(f"/patients/{self.patient.pk}/")
+        before = AuditEvent.objects.filter(patient=self.patient, action="patient.viewed").count()
+        with CaptureQueriesContext(connection) as queries:
+            self.client.get(f"/patients/{self.patient.pk}/")
+        self.client.get(f"/patients/{self.patient.pk}/")
+        assert AuditEvent.objects.filter(patient=self.patient, action="patient.viewed").count() == before + 2
+        assert len(queries) <= 16, [q["sql"][:80] for q in queries]
