@@ -223,7 +223,11 @@ def photo_status(request, pk):
 
 @clinic_view()
 def photo_image(request, pk, variant):
-    photo = _photo_for_user(request, pk)
+    return image_response(_photo_for_user(request, pk), variant)
+
+
+def image_response(photo, variant: str) -> HttpResponse:
+    """The derived (metadata-free) copy or the current overlay of a photo the caller may see."""
     if variant == "derived":
         return stream(photo.derived.name, "image/jpeg")
     if variant == "overlay":

@@ -1,7 +1,7 @@
 from django.contrib import messages
 from django.contrib.auth import login
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, JsonResponse
+from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -13,7 +13,7 @@ from trichotrack.web.patients.access import get_patient_for_user
 from trichotrack.web.photos import services as photo_services
 from trichotrack.web.photos.forms import PortalShedForm
 from trichotrack.web.photos.models import CARD_REMINDER, PROTOCOL_STEPS, Photo, Protocol, Source, View
-from trichotrack.web.photos.views import status_payload, stream, timeline_context
+from trichotrack.web.photos.views import image_response, status_payload, timeline_context
 
 from . import services
 from .forms import JoinForm
@@ -138,13 +138,7 @@ def photo_status(request, pk):
 
 @patient_view
 def photo_image(request, pk, variant):
-    photo = _own_photo(request, pk)
-    if variant == "derived":
-        return stream(photo.derived.name, "image/jpeg")
-    if variant == "overlay":
-        m = photo.current_measurement()
-        return stream(m.overlay.name if m else "", "image/png")
-    raise Http404("No such image.")
+    return image_response(_own_photo(request, pk), variant)
 
 
 @patient_view
