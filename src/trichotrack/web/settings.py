@@ -158,7 +158,8 @@ REQUIRE_MFA = envbool("TRICHOTRACK_REQUIRE_MFA", "True")
 OTP_TOTP_ISSUER = "trichotrack"
 
 LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "dashboard"
+# "home" sends staff to the dashboard and patients to their portal.
+LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
 # Idle sessions expire: the expiry is pushed forward as the user works (IdleSessionMiddleware saves an

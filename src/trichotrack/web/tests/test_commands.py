@@ -72,7 +72,7 @@ def test_the_demo_login_uses_the_demo_password(client, settings):
     settings.DEMO_PASSWORD = "a-long-demo-password"
     demo.load()
     response = client.post("/accounts/login/", {"username": "demo", "password": "a-long-demo-password"})
-    assert response["Location"] == "/dashboard/"
+    assert response["Location"] == "/"
     response = client.get("/patients/")
     assert response["Location"].startswith("/accounts/mfa/")  # staff give a one-time code next
     settings.REQUIRE_MFA = False

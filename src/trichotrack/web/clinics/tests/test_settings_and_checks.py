@@ -7,7 +7,7 @@ from django.core.checks import run_checks
 from django.test import override_settings
 
 from trichotrack.web import settings as project_settings
-from trichotrack.web.test import BaseTestCase
+from trichotrack.web.test import PASSWORD, BaseTestCase
 
 
 def check_ids():
@@ -74,7 +74,15 @@ class SecurityHeadersTest(BaseTestCase):
             "/accounts/login/", {"username": "alice", "password": "correct horse battery staple"}
         )
         assert response.status_code == 302
-        assert response["Location"] == "/dashboard/"
+        assert response["Location"] == "/"
+        assert self.client.get("/")["Location"] == "/dashboard/"
+
+    def test_a_patient_signing_in_lands_on_the_portal(self):
+        response = self.client.post(
+            "/accounts/login/", {"username": "pat", "password": PASSWORD}, follow=True
+        )
+        assert response.status_code == 200
+        assert response.redirect_chain[-1][0] == "/portal/"
 
     def test_static_files_are_served(self):
         from django.contrib.staticfiles import finders
