@@ -111,6 +111,21 @@ def build_parser() -> argparse.ArgumentParser:
     )
     remeasure.add_argument("--all", action="store_true", help="every photo, even those already up to date")
     remeasure.add_argument("--enqueue", action="store_true", help="queue them for the task workers instead")
+
+    report = commands.add_parser("report", help="PDF report of one patient or of the cohort (clinic app data)")
+    report_kinds = report.add_subparsers(dest="kind", required=True, metavar="{patient,cohort}")
+    report_patient = report_kinds.add_parser("patient", help="case report of one patient")
+    report_patient.add_argument("patient", metavar="ID", help="the patient's study code (or numeric id)")
+    report_cohort = report_kinds.add_parser("cohort", help="cohort report: every treated patient")
+    for sub in (report_patient, report_cohort):
+        sub.add_argument("--out", type=Path, required=True, metavar="FILE.pdf")
+        sub.add_argument("--clinic", help="clinic name or id (needed when the database holds several)")
+
+    export = commands.add_parser("export", help="analysis-ready tables, SPSS/Stata files or a FHIR bundle")
+    export.add_argument("format", choices=["csv", "parquet", "spss", "stata", "fhir"])
+    export.add_argument("--out", type=Path, required=True, metavar="DIR")
+    export.add_argument("--deidentified", action="store_true", help="hashed ids, shifted dates, no identifiers")
+    export.add_argument("--clinic", help="clinic name or id (needed when the database holds several)")
     return parser
 
 
@@ -120,6 +135,8 @@ def main(argv: list[str] | None = None) -> int:
     handlers = {"measure": _measure, "card": _card, "demo": _demo, "serve": _serve, "demo-data": _demo_data}
     handlers["stage"] = _stage
     handlers["remeasure"] = _remeasure
+    handlers["report"] = _report
+    handlers["export"] = _export
     try:
         return handlers[args.command](args)
     except KeyboardInterrupt:
@@ -449,6 +466,18 @@ def _remeasure(args) -> int:
     from trichotrack.web.commands import remeasure
 
     return remeasure(all_photos=args.all, enqueue=args.enqueue)
+
+
+def _report(args) -> int:
+    from trichotrack.web.reports.cli import report
+
+    return report(args)
+
+
+def _export(args) -> int:
+    from trichotrack.web.reports.cli import export
+
+    return export(args)
 
 
 if __name__ == "__main__":
