@@ -112,7 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
     remeasure.add_argument("--all", action="store_true", help="every photo, even those already up to date")
     remeasure.add_argument("--enqueue", action="store_true", help="queue them for the task workers instead")
 
-    report = commands.add_parser("report", help="PDF report of one patient or of the cohort (clinic app data)")
+    report = commands.add_parser("report", help="PDF report of a patient or of the cohort")
     report_kinds = report.add_subparsers(dest="kind", required=True, metavar="{patient,cohort}")
     report_patient = report_kinds.add_parser("patient", help="case report of one patient")
     report_patient.add_argument("patient", metavar="ID", help="the patient's study code (or numeric id)")
@@ -124,7 +124,7 @@ def build_parser() -> argparse.ArgumentParser:
     export = commands.add_parser("export", help="analysis-ready tables, SPSS/Stata files or a FHIR bundle")
     export.add_argument("format", choices=["csv", "parquet", "spss", "stata", "fhir"])
     export.add_argument("--out", type=Path, required=True, metavar="DIR")
-    export.add_argument("--deidentified", action="store_true", help="hashed ids, shifted dates, no identifiers")
+    export.add_argument("--deidentified", action="store_true", help="hashed ids, shifted dates, no names")
     export.add_argument("--clinic", help="clinic name or id (needed when the database holds several)")
     return parser
 
