@@ -11,10 +11,13 @@ import pytest
 from trichotrack.measure.scalp import measure_scalp
 from trichotrack.measure.staging import (
     LUDWIG_TEMPLATES,
+    NORWOOD_CURVES,
     NORWOOD_TEMPLATES,
     Stage,
+    curve_value,
     stage_from_measurements,
     stage_from_results,
+    templates_from_curves,
     view_measurements,
 )
 from trichotrack.synth.scalp import ludwig_crown_density, norwood_bald_mask, render_head, top_roi_mask
@@ -23,11 +26,42 @@ REPO = Path(__file__).resolve().parents[2]
 TOP = "top.scalp_visible_fraction"
 
 
-def test_norwood_top_templates_are_the_scale_drawings_measured_exactly():
+def test_norwood_templates_are_the_stated_curves():
+    for key, curve in NORWOOD_CURVES.items():
+        template = NORWOOD_TEMPLATES[key]
+        assert template["sd"] == curve["sd"]
+        assert sorted(template["mean"]) == list(range(1, 8))
+        means = [template["mean"][s] for s in range(1, 8)]
+        assert means == sorted(means)  # every measure rises with the stage
+        assert curve["floor"] <= means[0] < means[-1] <= curve["ceiling"]
+        # Half-way between floor and ceiling at the stated mid-point stage.
+        halfway = (curve["floor"] + curve["ceiling"]) / 2
+        assert curve_value(curve, curve["midpoint_stage"]) == pytest.approx(halfway)
+
+
+def test_curve_templates_for_the_top_view_by_hand():
+    template = NORWOOD_TEMPLATES[TOP]["mean"]
+    # floor 0.05, ceiling 0.95, mid-point 4.2, steepness 2: at stage 4, 0.05 + 0.9 / (1 + e^0.4) = 0.411.
+    assert template[4] == pytest.approx(0.411, abs=1e-3)
+    assert template[1] == pytest.approx(0.05, abs=0.01) and template[7] == pytest.approx(0.95, abs=0.01)
+
+
+def test_the_top_view_curve_orders_like_the_scale_drawings():
+    """The drawn Norwood patterns (synthetic heads, exact truth) rise through the same stages."""
     shape, head = (300, 300), {"center_rc": (150.0, 150.0), "semi_axes_px": (125.0, 125.0)}
     roi = top_roi_mask(shape, **head)
-    for stage, mean in NORWOOD_TEMPLATES[TOP]["mean"].items():
-        assert norwood_bald_mask(stage, shape, **head)[roi].mean() == pytest.approx(mean, abs=0.02)
+    drawn = [norwood_bald_mask(stage, shape, **head)[roi].mean() for stage in range(1, 8)]
+    assert drawn == sorted(drawn)
+    fitted = [NORWOOD_TEMPLATES[TOP]["mean"][s] for s in range(1, 8)]
+    assert np.corrcoef(drawn, fitted)[0, 1] > 0.9
+
+
+def test_bad_curves_raise_naming_the_measure():
+    with pytest.raises(ValueError, match=r"top\.x.*ceiling"):
+        templates_from_curves({"top.x": {"midpoint_stage": 4, "steepness_per_stage": 1, "floor": 0, "sd": 1}})
+    curve = dict(NORWOOD_CURVES[TOP], sd=0)
+    with pytest.raises(ValueError, match="sd must be positive"):
+        templates_from_curves({TOP: curve})
 
 
 def test_ludwig_templates_are_synthetic_crowns_measured_exactly():
@@ -57,11 +91,19 @@ def test_probabilities_sum_to_one_and_stage_follows_the_measurements():
 
 def test_front_view_separates_the_early_stages_the_top_view_cannot():
     early = stage_from_measurements({TOP: 0.0, "front.recession_index": 0.05}, sex="male")
-    later = stage_from_measurements({TOP: 0.0, "front.recession_index": 0.4}, sex="male")
+    later = stage_from_measurements({TOP: 0.0, "front.recession_index": 0.7}, sex="male")
     assert early.stage < later.stage <= 4
     top_only = stage_from_measurements({TOP: 0.0}, sex="male")
     assert top_only.stage == 2
     assert any("front view" in p for p in top_only.problems)
+
+
+def test_it_says_what_each_measure_alone_points_to():
+    estimate = stage_from_measurements({TOP: 0.95, "front.recession_index": 0.1}, sex="male")
+    alone = estimate.params["stage_by_measure"]
+    assert alone[TOP] >= 6 and alone["front.recession_index"] <= 2
+    assert alone["front.recession_index"] <= estimate.stage <= alone[TOP]
+    assert estimate.params["curves"][TOP] == NORWOOD_CURVES[TOP]
 
 
 def test_women_get_the_ludwig_scale():
@@ -141,5 +183,7 @@ def test_real_photos_stage_within_one_for_most_men():
         by_subject.setdefault(row["subject"], []).append(result)
         truth[row["subject"]] = int(row["norwood_stage"])
     errors = [abs(stage_from_results(r, sex="male").stage - truth[s]) for s, r in by_subject.items()]
-    assert np.mean(np.array(errors) <= 1) >= 0.8
-    assert np.mean(errors) <= 1.0
+    # In-sample: the curves' round numbers were chosen looking at these men (0.95 and 0.52 when set);
+    # bench/scalp.py reports the leave-one-subject-out estimate for men the model has not seen.
+    assert np.mean(np.array(errors) <= 1) >= 0.9
+    assert np.mean(errors) <= 0.6

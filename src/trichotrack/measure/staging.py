@@ -1,24 +1,34 @@
 """Hair-loss stage from measured global photos: Norwood-Hamilton (men) and Ludwig (women).
 
-An interpretable model, not a black box: every stage of a scale has a *template*, the value each view's
-measure takes on a head of that stage, derived from the scale's published definitions: for the top
-view drawn as synthetic heads (`trichotrack.synth.scalp.norwood_bald_mask`, `ludwig_crown_density`)
-and measured there with exact truth; for the front and back views set from the verbal definitions.
-A measured photo is compared with each template under a normal error (the spread of real heads
-within a stage and the measurement's own error); the views' likelihoods multiply
-(they are treated as independent), the prior is flat over the scale's stages, and the reported stage
-is the posterior median (the stage that minimises the expected absolute error). The probabilities and
-the measurements the stage rests on are returned with it.
+An interpretable ordinal model, not a black box. Each measure a view provides is modelled as a smooth,
+rising function of the stage, a logistic *curve* with four parameters that can be read off and argued
+with:
 
-Nothing here was fitted to real photos. The templates come from the scale definitions; the spreads
-are set wide on purpose (real stage boundaries are fuzzy and the measure is imperfect). A benchmark
-may fit the same model's templates on some subjects and test on others (``templates=``), which is
-how the real-photo evaluation in ``bench/scalp.py`` reports a cross-validated variant.
+- ``midpoint_stage``: the stage at which the measure is half-way between its floor and its ceiling;
+- ``steepness_per_stage``: how fast it rises around that stage (logistic slope per stage);
+- ``floor``: its value on a head without loss (forehead skin, partings and light reflections are
+  measured as a little scalp even then);
+- ``ceiling``: its value on a head with the most loss of the scale;
 
-What each view can tell: the top view (vertex and mid-scalp) separates stages IV–VII and cannot tell
-I–III apart (their loss is frontal only); the front view's hairline recession separates I–III; the back
-view sees the crown only from stage VI on. With the top view alone, stages I–III collapse to their
-median (II).
+plus ``sd``, the spread of real heads about the curve (stage boundaries are fuzzy and the measure is
+imperfect). The curve's value at each stage is that stage's *template*; a measured photo is compared
+with each template under a normal error, the views' likelihoods multiply (treated as independent), the
+prior is flat over the scale's stages, and the reported stage is the posterior median (the stage that
+minimises the expected absolute error). The probabilities and the measurements the stage rests on are
+returned with it, and so are the curves (``params``).
+
+Where the Norwood parameters come from: 3 measures x 5 round numbers (`NORWOOD_CURVES`), chosen by
+hand while looking at the real development photos of ``bench/scalp.py`` (42 men) and rounded; nothing
+else was fitted. The benchmark reports how the same curve form does when it is refitted on 41 men and
+tested on the 42nd (leave-one-subject-out): that, not the in-sample figure, is the estimate for men the
+model has not seen. The Ludwig templates are still the exact visible fraction of synthetic crowns
+(`trichotrack.synth.scalp.ludwig_crown_density`): no real photos of women were available.
+
+What each view can tell: the top view (vertex and mid-scalp) rises between stages III and VI and
+cannot tell I–III apart (their loss is frontal); the back view sees the crown from stage V on and
+separates V, VI and VII, where the top view saturates; the front view's hairline recession rises from
+stage I on and is the only one that helps with I–III. With the top view alone, stages I–III collapse
+to their median (II).
 """
 
 from __future__ import annotations
@@ -33,37 +43,89 @@ from trichotrack.measure.scalp import ScalpResult
 
 __all__ = [
     "LUDWIG_TEMPLATES",
+    "NORWOOD_CURVES",
     "NORWOOD_TEMPLATES",
     "SCALES",
     "VERSION",
     "Stage",
+    "curve_value",
     "stage_from_measurements",
     "stage_from_results",
+    "templates_from_curves",
     "view_measurements",
 ]
 
-VERSION = "0.1.0"
+VERSION = "0.2.0"
 SCALES = {"male": "norwood", "female": "ludwig"}
+NORWOOD_STAGES = tuple(range(1, 8))
 
-#: Norwood-Hamilton stages I–VII: per measure, the template mean of each stage and the spread (SD).
-#: top: visible-scalp fraction of the top view's central disc, exact on `norwood_bald_mask` (tests
-#: recompute it). front: hairline recession index (0 full hairline, 1 none) and back: visible-scalp
-#: fraction of the back view (the crown shows from VI on) are set by hand from the scale's verbal
-#: definitions, not computed, and carry wide spreads accordingly.
-NORWOOD_TEMPLATES = {
+#: Norwood-Hamilton: per measure, the logistic curve of its expected value over the stage (see the
+#: module docstring for the meaning of each number). Hand-chosen round values; on the 42 development
+#: men (scalp analysis 0.2.0) they follow the per-stage means within their spread: top 0.07 / 0.13 /
+#: 0.41 / 0.80 / 0.94 / 0.92 at stages II–VII, back 0.23 / 0.09 / 0.11 / 0.27 / 0.52 / 0.71, front
+#: 0.30 / 0.30 / 0.69 / 0.83 / 0.83 / 0.96.
+NORWOOD_CURVES = {
     "top.scalp_visible_fraction": {
-        "mean": {1: 0.0, 2: 0.0, 3: 0.0, 4: 0.14, 5: 0.42, 6: 0.99, 7: 1.0},
-        "sd": 0.15,
-    },
-    "front.recession_index": {
-        "mean": {1: 0.0, 2: 0.2, 3: 0.4, 4: 0.55, 5: 0.7, 6: 0.9, 7: 1.0},
-        "sd": 0.25,
+        "midpoint_stage": 4.2,
+        "steepness_per_stage": 2.0,
+        "floor": 0.05,
+        "ceiling": 0.95,
+        "sd": 0.2,
     },
     "back.scalp_visible_fraction": {
-        "mean": {1: 0.0, 2: 0.0, 3: 0.0, 4: 0.05, 5: 0.1, 6: 0.25, 7: 0.45},
-        "sd": 0.15,
+        "midpoint_stage": 5.8,
+        "steepness_per_stage": 2.0,
+        "floor": 0.15,
+        "ceiling": 0.75,
+        "sd": 0.2,
+    },
+    "front.recession_index": {
+        "midpoint_stage": 3.5,
+        "steepness_per_stage": 1.5,
+        "floor": 0.2,
+        "ceiling": 0.95,
+        "sd": 0.25,
     },
 }
+
+
+def curve_value(curve: Mapping, stage: float) -> float:
+    """A measure's expected value at `stage` under its logistic curve (see `NORWOOD_CURVES`)."""
+    z = float(curve["steepness_per_stage"]) * (float(stage) - float(curve["midpoint_stage"]))
+    return float(curve["floor"] + (curve["ceiling"] - curve["floor"]) / (1.0 + math.exp(-z)))
+
+
+def templates_from_curves(curves: Mapping, stages=NORWOOD_STAGES) -> dict:
+    """Per-stage templates (the layout of `NORWOOD_TEMPLATES`) from logistic curves.
+
+    Parameters
+    ----------
+    curves : mapping of str to mapping
+        Per measure: ``midpoint_stage``, ``steepness_per_stage``, ``floor``, ``ceiling``, ``sd``.
+    stages : iterable of int
+
+    Returns
+    -------
+    templates : dict
+        Per measure: ``{"mean": {stage: value}, "sd": sd}``.
+    """
+    templates = {}
+    for key, curve in curves.items():
+        missing = {"midpoint_stage", "steepness_per_stage", "floor", "ceiling", "sd"} - set(curve)
+        if missing:
+            raise ValueError(f"curve {key!r} lacks {', '.join(sorted(missing))}")
+        if not float(curve["sd"]) > 0:
+            raise ValueError(f"curve {key!r}: sd must be positive, got {curve['sd']}")
+        templates[key] = {
+            "mean": {int(s): round(curve_value(curve, s), 4) for s in stages},
+            "sd": float(curve["sd"]),
+        }
+    return templates
+
+
+#: Norwood-Hamilton stages I–VII: per measure, the template mean of each stage and the spread (SD),
+#: computed from `NORWOOD_CURVES`.
+NORWOOD_TEMPLATES = templates_from_curves(NORWOOD_CURVES)
 
 #: Ludwig grades 0 (no loss), I, II, III: crown thinning seen from above, frontal line kept. Means are
 #: the exact visible-scalp fraction of synthetic heads whose crown density is 100, 60, 30 and 8 %.
@@ -91,6 +153,8 @@ class Stage:
     problems : tuple of str
     algorithm, version : str
     params : dict
+        ``sex``, the templates used, ``stage_by_measure`` (the stage each measure alone points to)
+        and, for the built-in Norwood model, the curves the templates come from.
     """
 
     scale: str
@@ -166,8 +230,10 @@ def stage_from_measurements(
     if sex not in SCALES:
         raise ValueError(f"sex must be 'male' or 'female', got {sex!r}")
     scale = SCALES[sex]
+    curves = None
     if templates is None:
         templates = NORWOOD_TEMPLATES if scale == "norwood" else LUDWIG_TEMPLATES
+        curves = NORWOOD_CURVES if scale == "norwood" else None
     problems = list(problems)
     clean = {}
     for key, value in measurements.items():
@@ -179,20 +245,34 @@ def stage_from_measurements(
     log_post = np.zeros(len(stages))
     used = {k: v for k, v in clean.items() if k in templates}
     params = {"sex": sex, "templates": {k: templates[k] for k in used}}
+    if curves is not None:
+        params["curves"] = {k: dict(curves[k]) for k in used if k in curves}
     if not used:
         problems.append(f"no measurement the {scale} scale can use (need one of: {', '.join(templates)})")
         return Stage(scale, None, {}, clean, tuple(problems), params=params)
+    by_measure = {}
     for key, value in used.items():
         template = templates[key]
         means = np.array([template["mean"][s] for s in stages], float)
-        log_post += -0.5 * ((value - means) / float(template["sd"])) ** 2
+        log_like = -0.5 * ((value - means) / float(template["sd"])) ** 2
+        log_post += log_like
+        by_measure[key] = _posterior_median(stages, log_like)
+    # What each measure alone points to, so that a reader sees which view drives the estimate and
+    # whether the views agree.
+    params["stage_by_measure"] = by_measure
+    stage = _posterior_median(stages, log_post)
     post = np.exp(log_post - log_post.max())
     post /= post.sum()
-    cumulative = np.cumsum(post)
-    stage = stages[int(np.searchsorted(cumulative, 0.5))]
     probabilities = {int(s): round(float(p), 4) for s, p in zip(stages, post, strict=True)}
     if "top.scalp_visible_fraction" not in used:
         problems.append("no usable top view: the stage rests on weaker views only")
     if scale == "norwood" and "front.recession_index" not in used:
         problems.append("no usable front view: stages I–III cannot be told apart")
     return Stage(scale, int(stage), probabilities, clean, tuple(problems), params=params)
+
+
+def _posterior_median(stages, log_post) -> int:
+    """The stage that minimises the expected absolute error under a flat prior."""
+    post = np.exp(log_post - np.max(log_post))
+    cumulative = np.cumsum(post / post.sum())
+    return int(stages[int(np.searchsorted(cumulative, 0.5))])

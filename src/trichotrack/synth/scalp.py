@@ -38,7 +38,7 @@ __all__ = [
     "top_roi_mask",
 ]
 
-GENERATOR_VERSION = "1.0"
+GENERATOR_VERSION = "1.1"
 
 #: sRGB skin tones from very light to very dark (approximate Fitzpatrick I–VI).
 SKIN_TONES = {
@@ -294,6 +294,9 @@ def render_head(
     canvas = np.empty((rows, cols, 3), np.float32)
     canvas[:] = background
     ramp = np.linspace(-1, 1, rows, dtype=np.float32)[:, None] * rng.uniform(-20, 20)
+    if view != "top":
+        # Seen from the front or over a part, the room's light comes from above: the top is brighter.
+        ramp = -np.abs(ramp)
     canvas += ramp[..., None]
     tone = np.array(SKIN_TONES[skin], np.float32) * rng.uniform(0.95, 1.05, 3).astype(np.float32)
     shade = np.clip(1.08 - 0.35 * (v**2 + u**2) ** 1.5, 0.6, 1.1).astype(np.float32)
