@@ -45,6 +45,68 @@ def truth_count(xml_path: Path) -> int:
     return len(ET.parse(xml_path).getroot().findall("object"))
 
 
+def truth_segments(xml_path: Path) -> list[tuple[float, float, float, float]]:
+    """Each annotated box as the segment (row0, col0, row1, col1) from its first to its second corner.
+
+    The boxes are drawn along the shaft from the point where the hair leaves the skin (which is why some
+    have ``xmin > xmax``): the segment between the corners follows the shaft.
+    """
+    out = []
+    for obj in ET.parse(xml_path).getroot().findall("object"):
+        box = obj.find("bndbox")
+        x0, y0, x1, y1 = (float(box.findtext(k)) for k in ("xmin", "ymin", "xmax", "ymax"))
+        out.append((y0, x0, y1, x1))
+    return out
+
+
+def match_shafts(shape, shafts, segments, *, tolerance_px: int = 10) -> list[int]:
+    """For each annotated segment, the index of the traced shaft it lies along (-1 for none).
+
+    A segment lies along a shaft when at least 8 of 21 points spaced along it fall within `tolerance_px`
+    of that shaft's centre line (the shaft most often hit wins).
+    """
+    owner = np.zeros(shape, np.int32)
+    for k, shaft in enumerate(shafts):
+        pts = np.round(shaft.centerline_rc[:, ::-1]).astype(np.int32)
+        cv2.polylines(owner, [pts], False, k + 1, 2 * tolerance_px + 1)
+    matched = []
+    t = np.linspace(0.0, 1.0, 21)
+    for r0, c0, r1, c1 in segments:
+        rr = np.clip(np.round(r0 + (r1 - r0) * t).astype(int), 0, shape[0] - 1)
+        cc = np.clip(np.round(c0 + (c1 - c0) * t).astype(int), 0, shape[1] - 1)
+        hits = owner[rr, cc]
+        hits = hits[hits > 0]
+        if len(hits) == 0:
+            matched.append(-1)
+            continue
+        best = np.bincount(hits).argmax()
+        matched.append(int(best) - 1 if (hits == best).sum() >= 8 else -1)
+    return matched
+
+
+def breakdown(result, segments) -> dict:
+    """Where the count of one image goes wrong, by matching traced shafts to annotated segments."""
+    shafts = result.shafts
+    matched = match_shafts(result.excluded_mask.shape, shafts, segments)
+    per_shaft = np.bincount([m for m in matched if m >= 0], minlength=len(shafts))
+    border = np.array([s.touches_border for s in shafts], bool)
+    hairs = np.array([s.hairs for s in shafts], int)
+    weight = np.array([s.count_weight for s in shafts], float)
+    found = per_shaft > 0
+    return {
+        "missed": sum(m < 0 for m in matched),
+        "extra_inside": int(hairs[~found & ~border].sum()),
+        "extra_border": float((hairs * weight)[~found & border].sum()),
+        "border_traces": int(border.sum()),
+        "border_annotated": int((found & border).sum()),
+        "merged": int(np.clip(per_shaft - hairs, 0, None)[found & ~border].sum()),
+        "split": int(np.clip(hairs - per_shaft, 0, None)[found & ~border].sum()),
+        # the count if everything inside the field were right and only the cut shafts were guessed
+        "inside_perfect": sum(m < 0 or not shafts[m].touches_border for m in matched)
+        + float((hairs * weight)[border].sum()),
+    }
+
+
 def naive_blackhat_count(image: np.ndarray) -> int:
     grey = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (15, 15))
@@ -78,9 +140,10 @@ def run_real(data: Path, tune_n: int) -> dict:
     if not names:
         raise SystemExit(f"no annotations under {data}")
     truths = np.array([truth_count(data / "annotations" / f"{n}.xml") for n in names])
+    segments = [truth_segments(data / "annotations" / f"{n}.xml") for n in names]
     constant = float(np.median(truths[:tune_n]))
     rows = []
-    for name, truth in zip(names, truths, strict=True):
+    for name, truth, segs in zip(names, truths, segments, strict=True):
         image = read_image(data / "images" / f"{name}.jpg")
         started = time.perf_counter()
         result = analyze_trichoscopy(image)
@@ -98,6 +161,7 @@ def run_real(data: Path, tune_n: int) -> dict:
                 "seconds": seconds,
                 "naive": naive,
                 "naive_seconds": naive_seconds,
+                "breakdown": breakdown(result, segs),
             }
         )
     splits = {
@@ -119,6 +183,17 @@ def run_real(data: Path, tune_n: int) -> dict:
             "constant": summarise([constant] * len(part), tru),
             "naive black-hat": summarise([r["naive"] for r in part], tru, [r["naive_seconds"] for r in part]),
             "uncountable": sum(not r["countable"] for r in part),
+            "breakdown": {
+                key: float(np.sum([r["breakdown"][key] for r in part]))
+                for key in part[0]["breakdown"]
+                if key != "inside_perfect"
+            }
+            | {
+                "inside_perfect": summarise(
+                    [np.floor(r["breakdown"]["inside_perfect"] + 0.5) for r in part], tru
+                )["mape"],
+                "annotated": float(np.sum(tru)),
+            },
         }
     return {"table": table, "constant": constant, "n": len(names)}
 
@@ -136,6 +211,7 @@ def run_synthetic(n: int) -> dict:
         {"header": True},
         {"vellus_share": 0.3},
         {"clipped": False, "n_units": 6},
+        {"overlays": True},
     ]
     counts, truths, width_errors, seconds = [], [], [], []
     for i in range(n):
@@ -173,7 +249,8 @@ def write_report(path: Path, real: dict | None, synthetic: dict | None, command:
         "# Trichoscopy hair count benchmark",
         "",
         f"- Date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
-        f"- Machine: {machine()} (shared with other jobs while this ran: timings are upper bounds)",
+        f"- Machine: {machine()} (shared with other jobs while this ran, load average "
+        f"{os.getloadavg()[0]:.1f}: timings are upper bounds)",
         f"- Command: `{command}`",
         f"- Algorithm: {ALGORITHM} {VERSION}",
         "",
@@ -205,6 +282,28 @@ def write_report(path: Path, real: dict | None, synthetic: dict | None, command:
         lines += [""]
         unc = {label: methods["uncountable"] for label, methods in real["table"].items()}
         lines += [f"Images trichotrack marked not countable: {unc}.", ""]
+        lines += [
+            "### Where the count goes wrong",
+            "",
+            "Each annotated box, read as the segment between its corners, is matched to the traced shaft it "
+            "lies along (8 of 21 points within 10 px). *Missed*: annotated hairs with no trace along them. "
+            "*Extra*: hairs of traces no annotation lies along (inside the field; at the edge, weighted as "
+            "counted). *Merged*/*split*: annotated hairs beyond / below a matched inside trace's hair count. "
+            "*Inside perfect*: the MAPE if every hair inside the field were counted right and only the "
+            "shafts cut by the field edge were guessed as now.",
+            "",
+            "| images | annotated | missed | extra inside | extra at edge | cut traces annotated | merged | "
+            "split | MAPE if inside perfect |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        ]
+        for label, methods in real["table"].items():
+            b = methods["breakdown"]
+            lines.append(
+                f"| {label} | {b['annotated']:.0f} | {b['missed']:.0f} | {b['extra_inside']:.0f} | "
+                f"{b['extra_border']:.1f} | {b['border_annotated']:.0f} of {b['border_traces']:.0f} | "
+                f"{b['merged']:.0f} | {b['split']:.0f} | {b['inside_perfect']:.1f} % |"
+            )
+        lines += [""]
     if synthetic is not None:
         s = synthetic
         lines += [
@@ -216,21 +315,62 @@ def write_report(path: Path, real: dict | None, synthetic: dict | None, command:
             f"{s['width_error']:.1f} % |",
             "",
         ]
-    lines += [
-        "## Reading the figures",
-        "",
-        "- The issue's target, ≤ 10 % MAPE on held-out real images, is **not met**. The pipeline beats "
-        "the constant answer and the naive black-hat count, but most of its remaining error is hairs that "
-        "leave one follicle side by side and look like one thick shaft at this resolution (counted once, "
-        "annotated twice), and the annotators' varying choice to count shafts cut by the field edge "
-        "(counted here as one half each).",
+    lines += ["## Reading the figures", "", *reading(real), ""]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines))
+
+
+def reading(real: dict | None) -> list[str]:
+    """The honest reading of the figures, with the numbers of this run."""
+    out = []
+    if real is not None:
+        held = next(v for k, v in real["table"].items() if k.startswith("held-out"))
+        tune = next(v for k, v in real["table"].items() if k.startswith("tuning"))
+        mape, const = held["trichotrack"]["mape"], held["constant"]["mape"]
+        met = "met" if mape <= 10 else "**not met**"
+        out += [
+            f"- The issue's target, ≤ 10 % MAPE on held-out real images, is {met}: {mape:.1f} % against "
+            f"{const:.1f} % for the constant answer on the same images (tuning images: "
+            f"{tune['trichotrack']['mape']:.1f} % against {tune['constant']['mape']:.1f} %). The gap between "
+            "tuning and held-out figures is the part of the tuning that does not carry over; the held-out "
+            "figure is the one to quote.",
+            f"- The annotators' treatment of shafts cut by the field edge is a floor for any counter: with "
+            f"every hair inside the field counted right, the MAPE would still be "
+            f"{held['breakdown']['inside_perfect']:.1f} % on held-out images "
+            f"({tune['breakdown']['inside_perfect']:.1f} % tuning). On the tuning images whether a cut "
+            "shaft was annotated depended on how far it reaches into the field (about 1 in 6 below 40 px, "
+            "all beyond 150 px) but not on which of its ends is the follicle, and the count weights a cut "
+            "shaft by its reach. On the held-out images only "
+            f"{held['breakdown']['border_annotated']:.0f} of {held['breakdown']['border_traces']:.0f} cut "
+            f"traces carry an annotation, against {tune['breakdown']['border_annotated']:.0f} of "
+            f"{tune['breakdown']['border_traces']:.0f} on the tuning images: either they were annotated "
+            "with another habit at the edge or more of their cut traces are not hairs (not checked image "
+            "by image); either way this is much of the held-out over-count (bias above) and of the gap to "
+            "the tuning figure. It was seen after the "
+            "rule was fixed and nothing was changed for it: a clinic should pick one counting rule for cut "
+            "shafts (a counting frame: count those cut by the top and left edges only) and keep it, as "
+            "change over time is what it measures.",
+            "- Inside the field, misses (faint, thin or thick shafts the line filter sees only by their "
+            "edges, and hairs lying side by side that merge into one trace) and extra traces (halo edges, "
+            "skin folds, shafts the annotators left out) partly cancel per image; the MAPE needs both "
+            "lower at once.",
+        ]
+    out += [
+        "- Version 0.2.0 changed, all chosen on the tuning images only: the text header is found by its "
+        "glyphs (grey skin was taken for a header in 44 of the 160 images, hiding up to the top eighth of "
+        "the field), bands "
+        "are mirrored before filtering (their bright edge drew a false shaft along them), burned-in labels "
+        'such as the "1.0 mm" scale box are masked, cut shafts count by reach instead of one half each, a '
+        'trace counts at most two hairs (an "X" of two crossing hairs was three), and two arms joined '
+        'in a rounded bottom ("U") count as two like a "V". Version 0.1.0 scored 26.4 % held-out, '
+        "20.0 % tuning (same split, same constant).",
         "- Anchors from the issue: the constant answer ~21 % on the data set's own held-out images, "
         "deep-learning projects 20–25 %, automatic phototrichogram counts 12 ± 2 %, manual recounts "
         "2.7–13 %.",
-        "",
+        "- Timings were taken on a 2-core machine shared with other jobs (load average in the header): "
+        "they are upper bounds.",
     ]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("\n".join(lines))
+    return out
 
 
 def main(argv=None) -> int:

@@ -3,6 +3,7 @@ annotated images of ../shared/data/trichoscopy-bsrl-dev (tuning and evaluation o
 
 import os
 import xml.etree.ElementTree as ET
+from dataclasses import replace
 from pathlib import Path
 
 import cv2
@@ -11,6 +12,7 @@ import pytest
 
 from trichotrack.measure.trichoscopy import (
     ALGORITHM,
+    DEFAULTS,
     VERSION,
     analyze_trichoscopy,
     darkness_map,
@@ -18,6 +20,7 @@ from trichotrack.measure.trichoscopy import (
     prune_skeleton,
     render_trichoscopy_overlay,
     text_band_rows,
+    text_label_mask,
 )
 from trichotrack.synth.trichoscopy import trichoscopy_image
 
@@ -58,14 +61,28 @@ def test_a_v_of_two_hairs_from_one_follicle_counts_two():
     assert result.unit_sizes == {"1": 0, "2": 1, "3+": 0}
 
 
-def test_a_shaft_cut_by_the_edge_counts_half():
+def test_a_long_shaft_cut_by_the_edge_counts_one():
     image = np.full((512, 640, 3), (215, 190, 175), np.uint8)
     for c in (100, 300):
         cv2.line(image, (c, 0), (c + 40, 160), (30, 25, 20), 10, cv2.LINE_AA)  # cut by the top edge
     result = analyze_trichoscopy(image)
     assert sum(s.touches_border for s in result.shafts) == 2
-    assert result.hair_count == 1
+    # their inner ends lie 160 px (31 % of the short side) inside the field: beyond border_full_depth
+    assert [s.count_weight for s in result.shafts] == [1.0, 1.0]
+    assert result.hair_count == 2
     assert result.unit_sizes == {"1": 0, "2": 0, "3+": 0}  # units are counted only inside the field
+
+
+def test_a_stub_cut_by_the_edge_counts_in_proportion_to_its_reach():
+    image = np.full((512, 640, 3), (215, 190, 175), np.uint8)
+    for c in (100, 300, 500):
+        cv2.line(image, (c, 0), (c + 10, 38), (30, 25, 20), 10, cv2.LINE_AA)  # 38 px into the field
+    result = analyze_trichoscopy(image)
+    assert len(result.shafts) == 3 and all(s.touches_border for s in result.shafts)
+    full_depth_px = DEFAULTS["border_full_depth"] * 512
+    for shaft in result.shafts:
+        assert shaft.count_weight == pytest.approx(38 / full_depth_px, abs=0.12)
+    assert result.hair_count == round(3 * 38 / full_depth_px)  # 1, not 3 and not 1.5
 
 
 def test_a_scale_bar_is_not_a_hair():
@@ -148,6 +165,65 @@ def test_text_band_rows_finds_a_burned_in_header():
     assert text_band_rows(trichoscopy_image(0, shape=(512, 640), n_units=2).image) == (0, 0)
 
 
+def test_grey_skin_without_text_is_not_a_header():
+    # Neutral grey, mottled skin (polarised light) once hid the top eighth of real images as a "header".
+    rng = np.random.default_rng(3)
+    mottling = cv2.resize(rng.normal(140, 20, (64, 80)).astype(np.float32), (640, 512), cv2.INTER_CUBIC)
+    grey = mottling + rng.normal(0, 6, (512, 640)).astype(np.float32)
+    image = np.repeat(np.clip(grey, 0, 255).astype(np.uint8)[..., None], 3, axis=2)
+    assert text_band_rows(image) == (0, 0)
+
+
+def test_a_uniform_footer_strip_is_excluded_and_draws_no_shaft_along_its_edge():
+    image = _phantom((10, 12, 14))
+    image[480:] = 220  # a light grey strip across the bottom, as some devices add
+    top, bottom = text_band_rows(image)
+    assert (top, bottom) == (0, 32)
+    result = analyze_trichoscopy(image)
+    assert result.hair_count == 3
+    assert all(shaft.centerline_rc[:, 0].max() < 400 for shaft in result.shafts)
+    assert result.excluded_mask[472:].all() and not result.excluded_mask[:470].any()
+
+
+def _with_scale_label(image):
+    image = image.copy()
+    image[430:470, 296:400] = (70, 66, 72)  # a dark grey box with "1.0 mm" in white, as devices burn in
+    cv2.putText(image, "1.0 mm", (308, 460), cv2.FONT_HERSHEY_SIMPLEX, 0.7, (250, 250, 250), 2, cv2.LINE_AA)
+    return image
+
+
+def test_text_label_mask_covers_a_burned_in_scale_label():
+    mask = text_label_mask(_with_scale_label(_phantom((10, 12, 14))))
+    assert mask[433:467, 300:396].all()  # the box, give or take its outermost rows
+    rows, cols = np.nonzero(mask)
+    assert rows.min() >= 400 and rows.max() <= 500 and cols.min() >= 270 and cols.max() <= 420
+
+
+def test_text_label_mask_ignores_glare_specks_on_skin():
+    image = np.full((512, 640, 3), (215, 190, 175), np.uint8)
+    for c in range(100, 400, 30):  # a row of white specks, but on skin, not on a grey box
+        cv2.circle(image, (c, 250), 2, (255, 255, 255), -1)
+    assert not text_label_mask(image).any()
+    assert not text_label_mask(_phantom((10, 12, 14))).any()
+
+
+def test_a_scale_label_is_not_counted_and_draws_no_shaft_along_its_box():
+    result = analyze_trichoscopy(_with_scale_label(_phantom((10, 12, 14))))
+    assert result.hair_count == 3
+    assert all(shaft.centerline_rc[:, 0].max() < 400 for shaft in result.shafts)
+    assert result.excluded_mask[433:467, 300:396].all()
+
+
+def test_two_crossing_hairs_count_two_not_three():
+    # An "X" has four free ends; "ends - 1" alone would call it three hairs from one follicle.
+    image = np.full((512, 640, 3), (215, 190, 175), np.uint8)
+    cv2.line(image, (150, 120), (490, 400), (30, 25, 20), 10, cv2.LINE_AA)
+    cv2.line(image, (150, 400), (490, 120), (30, 25, 20), 10, cv2.LINE_AA)
+    assert DEFAULTS["max_hairs_per_trace"] == 2
+    assert analyze_trichoscopy(image).hair_count == 2
+    assert analyze_trichoscopy(image, max_hairs_per_trace=3).hair_count == 3
+
+
 # --- synthetic images with exact truth -----------------------------------------------------------------
 
 
@@ -163,7 +239,20 @@ def test_counts_on_skin_tones_and_hair_colours(skin, hair):
         assert _close(result.hair_count, image.hair_count, share=share), (seed, result.hair_count)
 
 
-@pytest.mark.parametrize("kwargs", [{}, {"skin": "dark"}, {"bubbles": 5, "glare": 2}, {"header": True}])
+def test_device_overlays_are_left_out_and_not_counted():
+    for seed in range(3):
+        image = trichoscopy_image(seed, overlays=True)
+        result = analyze_trichoscopy(image.image, mm_per_px=image.mm_per_px)
+        assert _close(result.hair_count, image.hair_count, share=0.1, at_least=1), (seed, result.hair_count)
+        top, bottom, left, right = image.label_box
+        assert result.excluded_mask[top + 3 : bottom - 3, left + 3 : right - 3].all()  # the box, give or take
+        assert result.excluded_mask[-image.footer_rows :].all()
+        assert result.params["text_band_rows"] == [0, image.footer_rows]
+
+
+@pytest.mark.parametrize(
+    "kwargs", [{}, {"skin": "dark"}, {"bubbles": 5, "glare": 2}, {"header": True}, {"overlays": True}]
+)
 def test_bare_skin_has_no_hairs(kwargs):
     image = trichoscopy_image(1, n_units=0, **kwargs)
     result = analyze_trichoscopy(image.image, mm_per_px=image.mm_per_px)
@@ -325,6 +414,19 @@ def test_overlay_draws_every_shaft():
         assert (patch.max(axis=2) - patch.min(axis=2)).max() > 60  # coloured, not the grey photo
 
 
+def test_overlay_marks_the_share_a_cut_shaft_adds_to_the_count():
+    image = np.full((512, 640, 3), (215, 190, 175), np.uint8)
+    cv2.line(image, (300, 0), (310, 38), (30, 25, 20), 10, cv2.LINE_AA)  # a stub at the top edge
+    result = analyze_trichoscopy(image)
+    (stub,) = result.shafts
+    assert stub.touches_border and stub.count_weight < 0.95
+    marked = render_trichoscopy_overlay(image, result)
+    plain = render_trichoscopy_overlay(image, replace(result, shafts=(replace(stub, count_weight=1.0),)))
+    differs = np.nonzero((marked != plain).any(axis=2))
+    assert len(differs[0]) > 20  # the "x0.5" text, beside the stub's middle
+    assert abs(np.median(differs[0]) - stub.centerline_rc[:, 0].mean()) < 40
+
+
 def test_overlay_refuses_another_images_result():
     result = analyze_trichoscopy(_phantom())
     with pytest.raises(ValueError, match="result"):
@@ -359,5 +461,6 @@ def test_real_held_out_images_are_counted_within_the_anchors():
         assert result.countable, (name, result.problems)
         errors.append(abs(result.hair_count - truth) / truth)
         hits += result.count_low <= truth <= result.count_high
-    assert np.mean(errors) < 0.35  # the constant median answer scores about 0.29 here
+    # On these 12 images the constant median answer scores 0.22 and version 0.2.0 0.21: a regression guard.
+    assert np.mean(errors) < 0.30
     assert hits >= 0.6 * len(names)

@@ -43,6 +43,21 @@ def test_every_hair_lies_inside_the_field_below_the_header():
         assert line[:, 1].min() >= 0 and line[:, 1].max() < cols
 
 
+def test_overlays_burn_in_a_footer_a_scale_bar_and_a_label_clear_of_the_hairs():
+    image = trichoscopy_image(4, n_units=12, overlays=True)
+    rows = image.image.shape[0]
+    assert image.footer_rows == 32 and (image.image[-32:] == 220).all()
+    top, bottom, left, right = image.label_box
+    box = image.image[top:bottom, left:right].astype(int)
+    assert (box.max(axis=2) >= 240).mean() > 0.05  # white text ...
+    assert (np.abs(box - (70, 66, 72)).max(axis=2) <= 2).mean() > 0.5  # ... on a dark grey box
+    for hair in image.hairs:
+        r, c = hair.centerline_rc.T
+        assert r.max() < rows - image.footer_rows
+        assert not ((r >= top) & (r <= bottom) & (c >= left) & (c <= right)).any()
+    assert trichoscopy_image(4, n_units=12).label_box is None
+
+
 def test_a_hair_is_dark_on_its_centre_line():
     image = trichoscopy_image(2, n_units=3, blur_px=0.5, noise=0.0, skin="fair", hair="black")
     hair = max(image.hairs, key=lambda h: h.width_px)

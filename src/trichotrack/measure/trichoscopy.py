@@ -4,23 +4,27 @@ The image is a magnified view of a small patch of scalp (a 70x video dermatoscop
 millimetres across). Hair shafts are dark, straight, elongated objects; the pipeline is classical and
 fast:
 
-1. the field is the image minus any burned-in text header or footer band (the neutral-grey rows some
-   devices add), scale-bar lines and glare;
+1. the field is the image minus any burned-in text header (found by its line of white glyphs on grey
+   boxes, not by grey alone: grey skin is neutral too) or uniform footer strip, scale-bar lines and glare;
+   the bands are replaced by the mirrored field next to them before filtering, so that their bright edge
+   does not raise the background and draw a false shaft along it;
 2. *darkness* is the brightest colour channel against a smooth background (the blue-grey halo around a
    follicle opening stays bright in the red channel, a brown or black shaft does not);
 3. a multi-scale Hessian line filter (cv2 Sobel derivatives of Gaussian-smoothed darkness) keeps
    elongated dark objects and suppresses round ones (halos, blotches, bubble shadows); a hysteresis
    threshold on line strength *and* darkness gives the shaft mask;
 4. each connected object is skeletonised and its short side branches pruned; an object with more than
-   two free ends, or bent sharply into two straight arms, is several hairs leaving one follicle (a "V"
-   or "Y"): it counts ``ends - 1`` hairs (2 for a bent one);
-5. objects too small, too faint, too round or curved like a bubble's rim are dropped; objects cut by the
-   field edge count one half each (a reader counts a cut shaft when its follicle is inside the field,
-   which is about half the time).
+   two free ends, or bent sharply into two straight arms, is two hairs leaving one follicle (a "V" or
+   "Y"; more free ends than three were more often side branches than a third hair);
+5. objects too small, too faint, too round or curved like a bubble's rim are dropped; an object cut by
+   the field edge counts in proportion to how far its inner end reaches into the field, fully from 15 %
+   of the short side on (readers of the annotated images counted about 1 in 6 stubs that reach less than
+   40 px into a 1024-px field, and every cut shaft that reaches more than 150 px).
 
 Known limits: two hairs that leave one follicle side by side and stay touching look like one thick
-shaft and are counted once; long unclipped hairs that cross other hairs are under-counted; light
-(white or grey) hair needs ``light_hair=True``.
+shaft and are counted once; a shaft wider than the largest filter scale (about 16 image pixels at
+1280 px) is found by its edges only and may be missed or traced along one edge; long unclipped hairs
+that cross other hairs are under-counted; light (white or grey) hair needs ``light_hair=True``.
 
 The thresholds were set by hand against annotated 70x scalp images (see ``bench/trichoscopy.py``); the
 count interval is the spread of the ratio truth / count seen there. Widths are measured at full
@@ -39,7 +43,7 @@ from skimage.morphology import skeletonize
 from trichotrack.measure._validate import as_bool_2d, as_rgb_uint8, positive_finite
 
 ALGORITHM = "trichoscopy-shafts"
-VERSION = "0.1.0"
+VERSION = "0.2.0"
 
 #: Shafts thinner than this are "thin" (a criterion of pattern hair loss when > 10 % frontally).
 THIN_UM = 30.0
@@ -60,12 +64,17 @@ DEFAULTS = {
     "spur_px": 6.0,  # side branches shorter than the largest of these are pruned:
     "spur_widths": 1.5,  # ... this many shaft widths,
     "spur_share": 0.15,  # ... this share of the object's longest branch
+    # More free ends than three on one trace were more often side branches, crossings or halo edges than a
+    # third hair on the annotated images (3 of 27 traces): a trace stands for at most this many hairs.
+    "max_hairs_per_trace": 2,
     "min_length_px": 15.0,  # working pixels along the centre line
     "min_area_px": 80.0,  # working pixels
     "min_elongation": 1.5,  # centre-line length over width
     "min_mean_darkness": 0.30,  # mean darkness along the centre line
-    "min_straightness": 0.5,  # end-to-end distance over centre-line length (bubble rims are curved)
-    "border_weight": 0.5,  # a shaft cut by the field edge counts this much ...
+    "min_straightness": 0.5,  # end-to-end distance over centre-line length (bubble rims are curved) ...
+    "v_corner_share": 0.1,  # ... unless two straight arms meet in a corner this share of the path long
+    "border_full_depth": 0.15,  # a shaft cut by the field edge counts fully when it reaches this share of
+    # the image's short side into the field, and in proportion below (a stub at the edge counts little) ...
     "border_min_length_px": 30.0,  # ... and nothing when shorter than this (working pixels)
     "bar_length_px": 25,  # straight, one-pixel lines at least this long are scale bars, not hair
     "bar_contrast": 0.08,
@@ -101,6 +110,10 @@ class Shaft:
         Mean darkness along the centre line, 0 (skin) to 1 (black).
     unit : int
         Index of the follicular unit in ``TrichoscopyResult.units``.
+    count_weight : float
+        What each of its `hairs` adds to ``hair_count``: 1 inside the field; for a shaft cut by the field
+        edge, how far its inner end reaches into the field over ``border_full_depth`` of the short side
+        (at most 1). Readers count a long cut shaft but rarely a stub at the edge.
     """
 
     centerline_rc: np.ndarray
@@ -111,6 +124,7 @@ class Shaft:
     touches_border: bool
     darkness: float
     unit: int
+    count_weight: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -139,7 +153,7 @@ class TrichoscopyResult:
     ----------
     shafts : tuple of Shaft
     hair_count : int
-        Hairs inside the field; a shaft cut by the field edge counts ``border_weight`` (one half).
+        Hairs inside the field: the sum of ``hairs * count_weight`` over the shafts, rounded.
     count_low, count_high : int
         An interval meant to hold the count a careful reader gives at least 80 % of the time.
     countable : bool
@@ -199,7 +213,11 @@ def _channel_min(rgb: np.ndarray) -> np.ndarray:
 
 
 def text_band_rows(image, *, max_share: float = 0.125) -> tuple[int, int]:
-    """Rows of a burned-in text header and footer band (neutral grey boxes, uniform grey strips).
+    """Rows of a burned-in text header (a line of white text on grey boxes) and of a uniform footer strip.
+
+    A header is recognised by its *text*: a row of at least six small, near-white, neutral glyphs
+    spread over a quarter of the width. Neutral grey alone is not enough: grey skin under a polarised
+    light is neutral too, and taking it for a header would hide the hairs at the top of the field.
 
     Parameters
     ----------
@@ -215,20 +233,152 @@ def text_band_rows(image, *, max_share: float = 0.125) -> tuple[int, int]:
     rgb = as_rgb_uint8(image, name="image")
     rows = rgb.shape[0]
     limit = max(1, int(rows * max_share))
-    top = np.concatenate([rgb[:limit], rgb[rows - limit :]]).astype(np.int16)
-    neutral = (_channel_max(top) - _channel_min(top)) <= 8
-    share = neutral.mean(axis=1)
-    head, foot = share[:limit], share[limit:][::-1]
-    top_rows = bottom_rows = 0
-    # A header is a row of grey boxes with text: a quarter of each row neutral, starting near the top.
-    hits = np.nonzero(head > 0.25)[0]
-    if len(hits) and hits[0] < max(12, rows // 80) and len(hits) >= 8:
-        top_rows = int(hits[-1]) + 1
-    # A footer is a uniform strip across the whole width.
+    return _header_rows(rgb[:limit]), _footer_rows(rgb[rows - limit :])
+
+
+def _header_rows(band: np.ndarray) -> int:
+    """Rows down to the bottom of a line of burned-in white text in `band` (0 when there is none)."""
+    low, high = _channel_min(band).astype(np.int16), _channel_max(band).astype(np.int16)
+    white = ((low >= 235) & (high - low <= 12)).astype(np.uint8)
+    _, _, stats, centroids = cv2.connectedComponentsWithStats(white, connectivity=8)
+    heights, areas = stats[1:, cv2.CC_STAT_HEIGHT], stats[1:, cv2.CC_STAT_AREA]
+    glyph = (heights >= 2) & (heights <= 60) & (areas >= 2) & (areas <= 800)
+    if glyph.sum() < 6:
+        return 0
+    # Text sits on flat grey boxes: the pixels around the glyphs are neutral (glare on skin is not).
+    ring = cv2.dilate(white, np.ones((5, 5), np.uint8)).astype(bool) & ~white.astype(bool)
+    if not ring.any() or float(((high - low) <= 12)[ring].mean()) < 0.6:
+        return 0
+    centre_rows, height = centroids[1:, 1][glyph], float(np.median(heights[glyph]))
+    line = np.abs(centre_rows - np.median(centre_rows)) <= height
+    left = stats[1:, cv2.CC_STAT_LEFT][glyph][line]
+    if line.sum() < 6 or np.ptp(left) < band.shape[1] / 4:
+        return 0
+    bottom = stats[1:, cv2.CC_STAT_TOP][glyph][line] + heights[glyph][line]
+    return int(min(band.shape[0], np.max(bottom) + 0.6 * height + 6))
+
+
+def text_label_mask(image, *, margin_px: int = 6) -> np.ndarray:
+    """Burned-in text labels anywhere in the image (a scale label such as "1.0 mm" on a dark grey box).
+
+    A label is one line of at least three small near-white glyphs, each on a flat dark grey background;
+    the mask is the box around them widened by 1.2 glyph heights (at least `margin_px`) and out to the
+    edges of the grey box. Glare is white too, but sits on skin, not on a grey box, and rarely lines up
+    in threes.
+
+    Parameters
+    ----------
+    image : (M, N, 3) ndarray of uint8
+    margin_px : int
+
+    Returns
+    -------
+    mask : (M, N) ndarray of bool
+    """
+    rgb = as_rgb_uint8(image, name="image")
+    low, high = _channel_min(rgb).astype(np.int16), _channel_max(rgb).astype(np.int16)
+    # Small white text is fringed with colour by chroma subsampling: bright, not strictly neutral.
+    white = ((low >= 190) & (low + high >= 430)).astype(np.uint8)
+    mask = np.zeros(rgb.shape[:2], bool)
+    n, _, stats, _ = cv2.connectedComponentsWithStats(white, connectivity=8)
+    if n <= 1:
+        return mask
+    box_ground = ((high - low <= 32) & (high < 130)).astype(np.float64)
+    ground = cv2.integral(box_ground)
+    left, top, width, height, area = (stats[1:, k] for k in range(5))
+    ok = (height >= 3) & (height <= 60) & (width <= 60) & (area >= 3) & (area <= 800)
+    r0, r1 = np.maximum(0, top - 4), np.minimum(rgb.shape[0], top + height + 4)
+    c0, c1 = np.maximum(0, left - 4), np.minimum(rgb.shape[1], left + width + 4)
+    share = (ground[r1, c1] - ground[r0, c1] - ground[r1, c0] + ground[r0, c0]) / ((r1 - r0) * (c1 - c0))
+    ok &= share >= 0.4  # the glyph's own white pixels are not ground: 0.4 of its box is a lot
+    glyphs = list(zip(r0[ok], r1[ok], c0[ok], c1[ok], height[ok], strict=True))
+    if len(glyphs) < 3:
+        return mask
+    # Group glyphs into words on a 4x coarser grid (a full-size labelling costs as much as the rest).
+    f = 4
+    boxes = np.zeros((rgb.shape[0] // f + 1, rgb.shape[1] // f + 1), np.uint8)
+    for g0, g1, h0, h1, _ in glyphs:
+        boxes[g0 // f : g1 // f + 1, h0 // f : h1 // f + 1] = 1
+    glyph_px = float(np.median([g[4] for g in glyphs]))
+    gap = max(1, int(glyph_px) // f)  # letters lie about one glyph height apart
+    margin_px = max(margin_px, round(1.2 * glyph_px))  # the box reaches about a glyph beyond its text
+    joined = cv2.morphologyEx(boxes, cv2.MORPH_CLOSE, np.ones((gap, 2 * gap + 1), np.uint8))
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(joined, connectivity=8)
+    members = np.bincount(
+        [labels[(g[0] + g[1]) // 2 // f, (g[2] + g[3]) // 2 // f] for g in glyphs], minlength=n
+    )
+    for k in range(1, n):
+        if members[k] >= 3:
+            left, top, width, height, _ = stats[k] * f
+            one_line = height <= 2.5 * glyph_px + 2 * f  # a label is one line of text, not a tangle
+            if not one_line or not _flat_box(
+                high[top : top + height, left : left + width], white[top : top + height, left : left + width]
+            ):
+                continue
+            mask[
+                max(0, top - margin_px) : top + height + margin_px,
+                max(0, left - margin_px) : left + width + margin_px,
+            ] = True
+            r0, r1, c0, c1 = _grow_to_box(
+                high, (top, top + height, left, left + width), reach_px=2 * margin_px
+            )
+            mask[r0:r1, c0:c1] = True
+    return mask
+
+
+def _grow_to_box(value: np.ndarray, box, *, reach_px: int):
+    """`box` (r0, r1, c0, c1) widened to the flat dark grey rectangle that a label's text sits on.
+
+    Boxes leave different margins around their text; each side moves out, up to `reach_px`, while the
+    row or column beyond it is mostly the box's grey, so that no box edge is left to look like a shaft.
+    """
+    r0, r1, c0, c1 = box
+    r1, c1 = min(r1, value.shape[0]), min(c1, value.shape[1])
+    inner = value[r0:r1, c0:c1].astype(np.int16)
+    dark = inner[inner < 130]
+    if dark.size == 0:
+        return r0, r1, c0, c1
+    grey = np.abs(value.astype(np.int16) - int(np.median(dark))) <= 20
+
+    def boxy(line) -> bool:
+        return line.size > 0 and float(line.mean()) >= 0.8
+
+    limits = (max(0, r0 - reach_px), min(value.shape[0], r1 + reach_px))
+    while r0 > limits[0] and boxy(grey[r0 - 1, c0:c1]):
+        r0 -= 1
+    while r1 < limits[1] and boxy(grey[r1, c0:c1]):
+        r1 += 1
+    limits = (max(0, c0 - reach_px), min(value.shape[1], c1 + reach_px))
+    while c0 > limits[0] and boxy(grey[r0:r1, c0 - 1]):
+        c0 -= 1
+    while c1 < limits[1] and boxy(grey[r0:r1, c1]):
+        c1 += 1
+    return r0, r1 + 3, max(0, c0 - 3), c1 + 3
+
+
+def _flat_box(value: np.ndarray, white: np.ndarray) -> bool:
+    """Whether the non-text pixels of a candidate label are one flat dark grey (a box, not hair on skin)."""
+    ground = value[white == 0]
+    dark = ground[ground < 130]
+    if ground.size == 0 or dark.size < 0.5 * ground.size:
+        return False
+    return float(np.median(np.abs(dark - np.median(dark)))) <= 10  # the text's soft edges are not ground
+
+
+def _footer_rows(band: np.ndarray) -> int:
+    """Rows of a uniform neutral strip across the whole width at the bottom of `band` (0 when none).
+
+    Uniform means one grey level along the row (within 6 levels of its median), not merely neutral:
+    mottled grey skin is neutral too.
+    """
+    high = _channel_max(band).astype(np.int16)
+    neutral = (high - _channel_min(band)) <= 8
+    level = np.median(high, axis=1, keepdims=True)
+    foot = (neutral & (np.abs(high - level) <= 6)).mean(axis=1)[::-1]
     hits = np.nonzero(foot > 0.8)[0]
     if len(hits) and hits[0] < 4 and len(hits) >= 4:
-        bottom_rows = int(hits[-1]) + 1
-    return top_rows, bottom_rows
+        return int(hits[-1]) + 1
+    return 0
 
 
 def darkness_map(image, *, light_hair: bool = False) -> np.ndarray:
@@ -402,8 +552,12 @@ def _straightness(path: np.ndarray) -> float:
     return float(np.hypot(*(path[-1] - path[0]))) / max(length, 1e-9)
 
 
-def _is_v(path: np.ndarray, min_straightness: float) -> bool:
-    """Whether a bent path is two straight arms meeting at a sharp corner (a "V" of two hairs)."""
+def _is_v(path: np.ndarray, min_straightness: float, *, corner_share: float = 0.1) -> bool:
+    """Whether a bent path is two straight arms meeting at a corner (a "V" or "U" of two hairs).
+
+    The `corner_share` of the path on each side of the corner is left out of the arms: two hairs that
+    leave one follicle side by side join in a rounded bottom, not a sharp point.
+    """
     if len(path) < 9:
         return False
     chord = path[-1] - path[0]
@@ -416,7 +570,8 @@ def _is_v(path: np.ndarray, min_straightness: float) -> bool:
     corner = int(np.argmax(deviation))
     if corner < 4 or corner > len(path) - 5:
         return False
-    arms = (path[: corner + 1], path[corner:])
+    margin = int(corner_share * len(path))
+    arms = (path[: max(corner + 1 - margin, 3)], path[min(corner + margin, len(path) - 3) :])
     limit = max(0.9, (1 + min_straightness) / 2)
     return all(_straightness(arm) >= limit for arm in arms)
 
@@ -513,16 +668,23 @@ def analyze_trichoscopy(
     problems: list[str] = []
     scale = min(1.0, p["work_side_px"] / max(rows, cols))
     work_shape = (max(16, round(rows * scale)), max(16, round(cols * scale)))
-    small = cv2.resize(rgb, work_shape[::-1], interpolation=cv2.INTER_AREA) if scale < 1 else rgb
     sr, sc = work_shape[0] / rows, work_shape[1] / cols
 
     # --- the field: everything but text bands, glare and the caller's mask
     excluded = np.zeros((rows, cols), bool)
     top, bottom = text_band_rows(rgb)
-    if top:
-        excluded[: top + 4] = True
-    if bottom:
-        excluded[rows - bottom - 8 :] = True
+    band_top = top + 4 if top else 0
+    band_bottom = bottom + 8 if bottom else 0
+    excluded[:band_top] = True
+    excluded[rows - band_bottom :] = True
+    field_rgb = _mirror_bands(rgb, band_top, band_bottom)
+    text = text_label_mask(rgb)
+    text[:band_top] = False
+    text[rows - band_bottom :] = False
+    if text.any():
+        excluded |= text
+        field_rgb = _fill_boxes(field_rgb, text)
+    small = cv2.resize(field_rgb, work_shape[::-1], interpolation=cv2.INTER_AREA) if scale < 1 else field_rgb
     if ignore_mask is not None:
         excluded |= ignore_mask
     cut = excluded.copy()  # a shaft reaching into these may continue outside the field
@@ -579,7 +741,9 @@ def analyze_trichoscopy(
     distance = cv2.distanceTransform(mask, cv2.DIST_L2, 5)
     edge = _shrink(cut, work_shape)
     edge[0, :] = edge[-1, :] = edge[:, 0] = edge[:, -1] = True
+    depth_work = cv2.distanceTransform((~edge).astype(np.uint8), cv2.DIST_L2, 5)  # into the field
     edge = cv2.dilate(edge.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
+    full_depth_work = p["border_full_depth"] * min(work_shape)
 
     full_darkness = None
     candidates = []
@@ -611,21 +775,25 @@ def analyze_trichoscopy(
         if ends == 0:  # a closed loop: a bubble rim, not a hair
             continue
         path = _longest_path(sk)
-        hairs = 1 if ends <= 2 else ends - 1
+        hairs = 1 if ends <= 2 else min(ends - 1, int(p["max_hairs_per_trace"]))
         if ends <= 2 and _straightness(path) < p["min_straightness"]:
-            if not _is_v(path, p["min_straightness"]):
+            if not _is_v(path, p["min_straightness"], corner_share=p["v_corner_share"]):
                 continue  # a curved arc: a bubble's rim or a skin fold, not a shaft
             hairs = 2  # two straight hairs from one follicle, joined at the root
         touches = bool(edge[box][obj].any())
         if touches and length < p["border_min_length_px"]:
             continue
+        weight = 1.0
+        if touches:
+            reach = max(depth_work[box][tuple(np.round(end).astype(int))] for end in (path[0], path[-1]))
+            weight = float(min(1.0, reach / full_depth_work))
         path_full = (path + np.array([box[0].start, box[1].start]) + 0.5) / [sr, sc] - 0.5
-        candidates.append((path_full, length / sr, hairs, touches, mean_dark, width / sr))
+        candidates.append((path_full, length / sr, hairs, touches, mean_dark, width / sr, weight))
 
     shafts_raw = []
-    for path_full, length_px, hairs, touches, mean_dark, rough_width in candidates:
+    for path_full, length_px, hairs, touches, mean_dark, rough_width, weight in candidates:
         if full_darkness is None:
-            full_darkness = darkness_map(rgb, light_hair=light_hair) if scale < 1 else raw_darkness
+            full_darkness = darkness_map(field_rgb, light_hair=light_hair) if scale < 1 else raw_darkness
         width_px = _profile_width(
             full_darkness,
             path_full,
@@ -634,7 +802,7 @@ def analyze_trichoscopy(
         )
         if not np.isfinite(width_px):
             width_px = rough_width
-        shafts_raw.append((path_full, length_px, width_px, hairs, touches, mean_dark))
+        shafts_raw.append((path_full, length_px, width_px, hairs, touches, mean_dark, weight))
 
     # --- follicular units: shafts whose ends lie close together
     unit_of = _group_units([s[0] for s in shafts_raw], gap_px=p["unit_gap_px"])
@@ -648,8 +816,9 @@ def analyze_trichoscopy(
             touches_border=touches,
             darkness=mean_dark,
             unit=unit_of[k],
+            count_weight=weight,
         )
-        for k, (path, length_px, width_px, hairs, touches, mean_dark) in enumerate(shafts_raw)
+        for k, (path, length_px, width_px, hairs, touches, mean_dark, weight) in enumerate(shafts_raw)
     )
     units = []
     for u in range(max(unit_of, default=-1) + 1):
@@ -669,7 +838,7 @@ def analyze_trichoscopy(
         "3+": sum(u.hairs >= 3 for u in inside_units),
     }
 
-    weighted = sum(s.hairs * (p["border_weight"] if s.touches_border else 1.0) for s in shafts)
+    weighted = sum(s.hairs * s.count_weight for s in shafts)
     hair_count = int(np.floor(weighted + 0.5))
     count_low = int(max(0, np.floor(hair_count * p["count_ratio_low"] - 0.5)))
     count_high = int(np.ceil(hair_count * p["count_ratio_high"] + 0.5))
@@ -710,6 +879,40 @@ def analyze_trichoscopy(
         excluded_mask=excluded,
         params=params,
     )
+
+
+def _mirror_bands(rgb: np.ndarray, top: int, bottom: int) -> np.ndarray:
+    """`rgb` with its top and bottom bands replaced by the mirrored rows of the field next to them.
+
+    A bright text band next to the skin would raise the local background estimate and make the skin along
+    its edge look dark: a false "shaft" along every band. Mirroring keeps the background continuous.
+    """
+    rows = rgb.shape[0]
+    if (not top and not bottom) or top + bottom >= rows // 2:
+        return rgb
+    out = rgb.copy()
+    if top:
+        out[:top] = rgb[2 * top - 1 : top - 1 : -1]
+    if bottom:
+        out[rows - bottom :] = rgb[rows - bottom - 1 : rows - 2 * bottom - 1 : -1]
+    return out
+
+
+def _fill_boxes(rgb: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """`rgb` with each connected region of `mask` filled with the median colour of a ring around it.
+
+    A dark label box would otherwise look like a dark object to the filters, with false shafts along its
+    edges.
+    """
+    out = rgb.copy()
+    labels, _ = ndi.label(mask)
+    for i, box in enumerate(ndi.find_objects(labels), start=1):
+        outer = tuple(slice(max(0, s.start - 6), s.stop + 6) for s in box)
+        region = labels[outer] == i
+        ring = ~region & ~mask[outer]
+        if ring.any():
+            out[outer][region] = np.median(rgb[outer][ring], axis=0).astype(np.uint8)
+    return out
 
 
 def _shrink(mask: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
@@ -790,8 +993,9 @@ def render_trichoscopy_overlay(image, result: TrichoscopyResult) -> np.ndarray:
     -------
     overlay : (M, N, 3) ndarray of uint8
         Each shaft as a coloured line (one colour per follicular unit) with its hair count where it is
-        more than one; shafts cut by the edge dashed-looking in grey-yellow; excluded areas shaded red;
-        the count and interval written in the corner.
+        more than one; shafts cut by the edge in grey-yellow, with the share they add to the count
+        ("x0.4") where it is less than one; excluded areas shaded red; the count and interval written in
+        the corner.
     """
     rgb = as_rgb_uint8(image, name="image")
     rows, cols = rgb.shape[:2]
@@ -811,11 +1015,16 @@ def render_trichoscopy_overlay(image, result: TrichoscopyResult) -> np.ndarray:
         pts = np.round(shaft.centerline_rc[:, ::-1] * 16).astype(np.int32)
         if len(pts) >= 2:
             cv2.polylines(out, [pts], False, colour, thick, cv2.LINE_AA, shift=4)
-        if shaft.hairs > 1:
-            r, c = shaft.centerline_rc[0]
+        # Hairs of the trace, and for a cut shaft the share it adds to the count ("x0.4"): a reviewer sees
+        # why three stubs at the edge make one hair.
+        mark = str(shaft.hairs) if shaft.hairs > 1 else ""
+        if shaft.count_weight < 0.95:
+            mark += f"x{shaft.count_weight:.1f}"
+        if mark:
+            r, c = shaft.centerline_rc[len(shaft.centerline_rc) // 2]
             cv2.putText(
                 out,
-                str(shaft.hairs),
+                mark,
                 (int(c) + 4, int(r) - 4),
                 cv2.FONT_HERSHEY_SIMPLEX,
                 0.6 * size + 0.3,

@@ -79,6 +79,10 @@ class TrichoscopyImage:
         Rows covered by the burned-in text header (0 without one).
     params : dict
         The arguments that regenerate this image.
+    footer_rows : int
+        Rows covered by the burned-in footer strip (0 without one).
+    label_box : tuple of int or None
+        ``(top, bottom, left, right)`` of the burned-in scale label box, or None.
     """
 
     image: np.ndarray
@@ -92,6 +96,8 @@ class TrichoscopyImage:
     vellus_fraction: float | None
     header_rows: int
     params: dict = field(default_factory=dict)
+    footer_rows: int = 0
+    label_box: tuple[int, int, int, int] | None = None
 
 
 def trichoscopy_image(
@@ -110,6 +116,7 @@ def trichoscopy_image(
     bubbles: int = 0,
     glare: int = 0,
     header: bool = False,
+    overlays: bool = False,
     blur_px: float = 1.0,
     noise: float = 2.0,
 ) -> TrichoscopyImage:
@@ -141,6 +148,10 @@ def trichoscopy_image(
         Air bubbles and glare spots from the contact fluid.
     header : bool
         Burn a grey text header into the top rows, as some devices do.
+    overlays : bool
+        Burn in what other 70x devices add: a uniform light grey strip across the bottom rows, an
+        L-shaped one-pixel scale bar and a "1.0 mm" label in white on a dark grey box. Hairs are placed
+        clear of the strip and the label (truth stays exact); the scale bar may cross them.
     blur_px, noise : float
         Gaussian blur (pixels) and noise (grey levels).
 
@@ -176,6 +187,7 @@ def trichoscopy_image(
         "bubbles": bubbles,
         "glare": glare,
         "header": header,
+        "overlays": overlays,
         "blur_px": blur_px,
         "noise": noise,
     }
@@ -183,6 +195,8 @@ def trichoscopy_image(
     if length_mm is None:
         length_mm = (0.35, 0.9) if clipped else (1.2, 2.5)
     header_rows = max(24, rows // 24) if header else 0
+    footer_rows = max(12, rows // 32) if overlays else 0
+    label_box = _label_box(rows, cols) if overlays else None
 
     canvas = _skin(rng, rows, cols, SKIN_RGB[skin])
     direction = rng.uniform(0, 2 * np.pi)  # hairs in one patch of scalp point the same way
@@ -210,10 +224,18 @@ def trichoscopy_image(
             pts = np.concatenate([s[0] for s in shafts])
             inside = (
                 (pts[:, 0] >= top_limit).all()
-                and (pts[:, 0] <= rows - margin).all()
+                and (pts[:, 0] <= rows - footer_rows - margin).all()
                 and (pts[:, 1] >= margin).all()
                 and (pts[:, 1] <= cols - margin).all()
             )
+            if inside and label_box is not None:
+                top, bottom, left, right = label_box
+                inside = not (
+                    (pts[:, 0] >= top - margin)
+                    & (pts[:, 0] <= bottom + margin)
+                    & (pts[:, 1] >= left - margin)
+                    & (pts[:, 1] <= right + margin)
+                ).any()
             clear = all(_far_from(pts, other, 30.0) for other in roots)
             if inside and clear:
                 placed = shafts
@@ -253,6 +275,8 @@ def trichoscopy_image(
     image = np.clip(canvas + 0.5, 0, 255).astype(np.uint8)
     if header:
         _header(image, header_rows, seed)
+    if overlays:
+        _overlays(image, footer_rows, label_box)
 
     widths = np.array([h.width_um for h in hairs])
     field_mm2 = rows * cols * mm_per_px**2
@@ -268,6 +292,8 @@ def trichoscopy_image(
         vellus_fraction=float(np.mean(widths <= 40.0)) if len(hairs) else None,
         header_rows=header_rows,
         params=params,
+        footer_rows=footer_rows,
+        label_box=label_box,
     )
 
 
@@ -403,5 +429,34 @@ def _header(image, header_rows, seed) -> None:
         scale,
         (245, 245, 245),
         max(1, int(2 * scale)),
+        cv2.LINE_AA,
+    )
+
+
+def _label_box(rows, cols) -> tuple[int, int, int, int]:
+    """Where the scale label goes: low in the image, a third of the way across (as on BSRL-like devices)."""
+    height = max(14, rows // 26)
+    top = int(rows * 0.875)
+    left = int(cols * 0.32)
+    return top, top + height, left, left + max(40, int(height * 3.1))
+
+
+def _overlays(image, footer_rows, label_box) -> None:
+    rows, cols = image.shape[:2]
+    image[rows - footer_rows :] = (220, 220, 220)
+    top, bottom, left, right = label_box
+    bar_row, bar_col = top + (bottom - top) // 2, max(4, cols // 36)
+    image[int(rows * 0.41) : bar_row, bar_col] = (60, 60, 64)  # the L-shaped scale bar
+    image[bar_row, bar_col:left] = (60, 60, 64)
+    image[top:bottom, left:right] = (70, 66, 72)
+    scale = (bottom - top) / 40.0
+    cv2.putText(
+        image,
+        "1.0 mm",
+        (left + int(6 * scale), bottom - int(10 * scale)),
+        cv2.FONT_HERSHEY_SIMPLEX,
+        0.9 * scale,
+        (250, 250, 250),
+        max(1, round(2 * scale)),
         cv2.LINE_AA,
     )
