@@ -169,6 +169,29 @@ def test_scalp_mask_matches_exact_truth(stage5):
     assert agree > 0.85
 
 
+def _skin_with_pores(lightness, pore_depth, seed=1):
+    """A flat patch of skin (CIE L* `lightness`) whose right half carries dark pores, the left half
+    smooth: the grain of a bald, tanned scalp."""
+    rng = np.random.default_rng(seed)
+    lab = np.zeros((320, 320, 3), np.float32)
+    lab[..., 0], lab[..., 1], lab[..., 2] = lightness, 14.0, 22.0
+    rgb = cv2.cvtColor(lab, cv2.COLOR_Lab2RGB) * 255.0
+    pores = np.zeros((320, 320), np.float32)
+    rows, cols = rng.integers(0, 320, (2, 4000))
+    pores[rows, cols // 2 + 160] = 1.0
+    pores = cv2.GaussianBlur(pores, (0, 0), 0.7) * pore_depth
+    noise = rng.normal(0.0, 1.0, (320, 320)).astype(np.float32)
+    return np.clip(rgb - (pores - noise)[..., None], 0, 255).astype(np.uint8)
+
+
+@pytest.mark.parametrize("lightness", [35, 70])
+def test_pores_of_dark_or_tanned_skin_are_not_read_as_hair(lightness):
+    # With the 0.2.0 texture floor (5) the pores of the dark patch read as hair on 15 % of it.
+    grainy = scalp_mask(_skin_with_pores(lightness, pore_depth=45))[:, 170:]
+    assert grainy.mean() > 0.92
+    assert scalp_mask(_skin_with_pores(35, 45), texture_floor_lightness=5.0)[:, 170:].mean() < 0.9
+
+
 def test_blank_picture_is_not_usable():
     result = measure_scalp(np.full((200, 200, 3), 128, np.uint8), view="top")
     assert not result.usable

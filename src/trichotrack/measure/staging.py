@@ -61,9 +61,9 @@ NORWOOD_STAGES = tuple(range(1, 8))
 
 #: Norwood-Hamilton: per measure, the logistic curve of its expected value over the stage (see the
 #: module docstring for the meaning of each number). Hand-chosen round values; on the 42 development
-#: men (scalp analysis 0.2.0) they follow the per-stage means within their spread: top 0.07 / 0.13 /
-#: 0.41 / 0.80 / 0.94 / 0.92 at stages II–VII, back 0.23 / 0.09 / 0.11 / 0.27 / 0.52 / 0.71, front
-#: 0.30 / 0.30 / 0.69 / 0.83 / 0.83 / 0.96.
+#: men (scalp analysis 0.2.1) they follow the per-stage means within their spread: top 0.08 / 0.13 /
+#: 0.45 / 0.82 / 0.94 / 0.93 at stages II–VII, back 0.25 / 0.09 / 0.12 / 0.28 / 0.55 / 0.73, front
+#: 0.30 / 0.32 / 0.70 / 0.83 / 0.91 / 0.97. (The curves were chosen on 0.2.0's measurements and kept.)
 NORWOOD_CURVES = {
     "top.scalp_visible_fraction": {
         "midpoint_stage": 4.2,
