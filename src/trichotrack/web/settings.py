@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "axes",
     "django_otp",
     "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",  # one-use recovery codes (clinics.mfa)
     "trichotrack.web.clinics",
     "trichotrack.web.audit",
     "trichotrack.web.patients",

@@ -17,6 +17,8 @@ urlpatterns = [
     path("portal/", clinic_views.portal, name="portal"),
     path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("accounts/mfa/", mfa.mfa, name="mfa"),
+    path("accounts/mfa/recovery-codes/", mfa.recovery_codes, name="mfa_recovery_codes"),
+    path("accounts/security/", mfa.account_security, name="account_security"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/password/", auth_views.PasswordChangeView.as_view(), name="password_change"),
     path("accounts/password/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),

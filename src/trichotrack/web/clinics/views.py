@@ -1,16 +1,19 @@
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.db.models import Count, Q
 from django.shortcuts import redirect, render
 from django.utils import timezone
 
 from trichotrack.web import audit
 from trichotrack.web.consent.models import ConsentKind
 from trichotrack.web.consent.services import consent_problems
+from trichotrack.web.followups.models import Visit, VisitStatus
 from trichotrack.web.followups.services import due_visits, overdue_visits
-from trichotrack.web.patients.models import ContraindicationFlag
+from trichotrack.web.patients.models import ContraindicationFlag, Patient
 from trichotrack.web.safety.services import open_clocks
 
 from .access import clinic_view, patient_view
+from .deidentify import set_first_treatments
 from .models import Role
 
 
@@ -34,21 +37,40 @@ def dashboard(request):
         screen__patient__clinic=clinic, acknowledged_at=None
     ).select_related("screen__patient")
     due, overdue = due_visits(clinic, today), overdue_visits(clinic, today)
+    clocks = open_clocks(clinic)
+    due_rows, overdue_rows = list(due[:DASHBOARD_ROWS]), list(overdue[:DASHBOARD_ROWS])
+    if not request.membership.can_identify:  # day offsets from each patient's first treatment
+        set_first_treatments([x.patient for x in due_rows + overdue_rows] + [ae.patient for ae, _ in clocks])
     context = {
         "today": today,
         # The dashboard shows the first rows; the follow-up page has them all.
-        "due": due[:DASHBOARD_ROWS],
-        "overdue": overdue[:DASHBOARD_ROWS],
-        "n_due": due.count(),
-        "n_overdue": overdue.count(),
-        "clocks": open_clocks(clinic),
+        "due": due_rows,
+        "overdue": overdue_rows,
+        **visit_counts(clinic, today),
+        "clocks": clocks,
         "pending_flags": pending_flags,
-        "n_patients": clinic.patients.count(),
-        # DISTINCT on the key only, not on every patient column.
-        "n_treated": clinic.patients.filter(procedures__isnull=False).values("pk").distinct().count(),
-        "n_procedures": clinic.procedures.count(),
+        **patient_counts(clinic),
     }
     return render(request, "clinics/dashboard.html", context)
+
+
+def visit_counts(clinic, today) -> dict:
+    """Due and overdue scheduled visits in one query (the dashboard's two headline numbers)."""
+    return Visit.objects.filter(
+        patient__clinic=clinic, status=VisitStatus.SCHEDULED, window_start__lte=today
+    ).aggregate(
+        n_due=Count("pk", filter=Q(window_end__gte=today)),
+        n_overdue=Count("pk", filter=Q(window_end__lt=today)),
+    )
+
+
+def patient_counts(clinic) -> dict:
+    """Patients, treated patients and procedures of the clinic in one query (DISTINCT on the key only)."""
+    return Patient.objects.filter(clinic=clinic).aggregate(
+        n_patients=Count("pk", distinct=True),
+        n_treated=Count("pk", distinct=True, filter=Q(procedures__isnull=False)),
+        n_procedures=Count("procedures"),
+    )
 
 
 @patient_view

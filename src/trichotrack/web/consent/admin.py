@@ -5,7 +5,7 @@ from .models import ConsentDefinition
 
 @admin.register(ConsentDefinition)
 class ConsentDefinitionAdmin(admin.ModelAdmin):
-    """New versions are added here for now; a consent-form editor is future work."""
+    """Clinicians publish new versions in the app (consent:new_version); the admin is for repairs."""
 
     list_display = ["clinic", "kind", "version", "valid_from", "valid_to"]
     list_filter = ["clinic", "kind"]

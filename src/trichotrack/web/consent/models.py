@@ -97,6 +97,11 @@ class Consent(models.Model):
     # change to the file can be detected. Made by the consent.tasks.render_snapshot task.
     snapshot = models.FileField(upload_to="consent-snapshots/%Y/", blank=True)
     snapshot_sha256 = models.CharField(max_length=64, blank=True)
+    # Signed in the clinic on the signature pad: the drawn PNG is kept as received and embedded in the PDF
+    # snapshot beside each acknowledged element. Empty for a consent not signed in person (e.g. on paper).
+    signed_in_person = models.BooleanField(default=False)
+    signature = models.FileField(upload_to="consent-signatures/%Y/", blank=True)
+    signature_sha256 = models.CharField(max_length=64, blank=True)
 
     class Meta:
         ordering = ["-given_at"]

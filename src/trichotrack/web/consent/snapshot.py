@@ -9,6 +9,8 @@ from django.template.loader import render_to_string
 
 from trichotrack.web import audit
 
+from .signature import data_url
+
 
 def _html_class():
     with warnings.catch_warnings():
@@ -19,8 +21,18 @@ def _html_class():
     return HTML
 
 
+def snapshot_context(consent) -> dict:
+    """What the snapshot shows; the drawn signature goes in as a data URL (no file path reaches
+    WeasyPrint)."""
+    context = {"consent": consent, "patient": consent.patient, "signature_url": ""}
+    if consent.signature:
+        with consent.signature.open("rb") as f:
+            context["signature_url"] = data_url(f.read())
+    return context
+
+
 def render_pdf(consent) -> bytes:
-    html = render_to_string("consent/snapshot.html", {"consent": consent, "patient": consent.patient})
+    html = render_to_string("consent/snapshot.html", snapshot_context(consent))
     return _html_class()(string=html).write_pdf()
 
 

@@ -1,4 +1,4 @@
-"""Starting texts of the consent forms. A clinic edits them as new versions (Django admin for now)."""
+"""Starting texts of the consent forms. A clinic edits them as new versions on the consent forms page."""
 
 from .models import ConsentKind
 

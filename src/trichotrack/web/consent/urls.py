@@ -5,6 +5,7 @@ from . import views
 app_name = "consent"
 urlpatterns = [
     path("consent/definitions/", views.definition_list, name="definitions"),
+    path("consent/definitions/<int:definition_pk>/", views.definition_detail, name="definition"),
     path(
         "consent/definitions/<int:definition_pk>/new-version/",
         views.definition_new_version,

@@ -15,15 +15,46 @@ from .models import Consent, ConsentDefinition, ConsentKind
 
 @clinic_view()
 def definition_list(request):
-    definitions = ConsentDefinition.objects.filter(clinic=request.membership.clinic)
-    return render(request, "consent/definitions.html", {"definitions": definitions})
+    """Every version of every consent form of the clinic, with how many patients must re-consent to each."""
+    today = timezone.localdate()
+    definitions = list(ConsentDefinition.objects.filter(clinic=request.membership.clinic))
+    newest = {}
+    for d in definitions:  # ordered by kind, newest first
+        newest.setdefault(d.kind, d.pk)
+    for d in definitions:
+        d.is_newest = newest[d.kind] == d.pk  # only the newest version of a kind gets a successor
+        d.in_force = d.is_valid_on(today)
+        d.upcoming = d.valid_from > today
+        # Only a version in force or still to come asks anyone to re-consent; one count query per version.
+        d.n_reconsent = services.patients_to_reconsent(d).count() if d.in_force or d.upcoming else None
+    return render(request, "consent/definitions.html", {"definitions": definitions, "today": today})
+
+
+@clinic_view()
+def definition_detail(request, definition_pk):
+    """One version: its text and elements, and the patients who must consent again because of it."""
+    definition = get_object_or_404(ConsentDefinition, pk=definition_pk, clinic=request.membership.clinic)
+    versions = ConsentDefinition.objects.filter(clinic_id=definition.clinic_id, kind=definition.kind)
+    context = {
+        "definition": definition,
+        "versions": versions,
+        "reconsent": services.patients_to_reconsent(definition),
+        "today": timezone.localdate(),
+    }
+    return render(request, "consent/definition.html", context)
 
 
 @clinician_view
 def definition_new_version(request, definition_pk):
-    """A clinician publishes a new version of a consent form (the elements stay; the text changes)."""
+    """A clinician publishes a new version of a consent form: the current text is copied to be edited, the
+    disclosure elements stay, and the validity window is chosen."""
     previous = get_object_or_404(ConsentDefinition, pk=definition_pk, clinic=request.membership.clinic)
-    initial = {"title": previous.title, "text": previous.text, "valid_from": timezone.localdate()}
+    initial = {
+        "title": previous.title,
+        "text": previous.text,
+        "valid_from": timezone.localdate(),
+        "version": _next_version(previous.version),
+    }
     form = NewVersionForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
@@ -34,8 +65,23 @@ def definition_new_version(request, definition_pk):
             messages.success(
                 request, f"{new} in force from {new.valid_from:%d %b %Y}; earlier consents need renewal."
             )
-            return redirect("consent:definitions")
-    return render(request, "consent/new_version.html", {"form": form, "previous": previous})
+            return redirect("consent:definition", definition_pk=new.pk)
+    context = {
+        "form": form,
+        "previous": previous,
+        # Everyone holding a live consent to this version (or an older one) must re-consent to the new one.
+        "n_affected": services.patients_to_reconsent(previous).count()
+        + previous.consents.filter(withdrawn_at__isnull=True).values("patient_id").distinct().count(),
+    }
+    return render(request, "consent/new_version.html", context)
+
+
+def _next_version(version: str) -> str:
+    """'1.0' → '2.0', '3' → '4'; anything else is left for the clinician to type."""
+    major = version.split(".", 1)[0]
+    if not major.isdigit():
+        return ""
+    return f"{int(major) + 1}.0" if "." in version else str(int(major) + 1)
 
 
 @staff_view
@@ -55,6 +101,8 @@ def consent_create(request, pk, kind):
             user=request.user,
             signed_name=form.cleaned_data["signed_name"],
             acknowledged=form.acknowledged(),
+            in_person=form.cleaned_data["in_person"],
+            signature_png=form.cleaned_data["signature_png"],
         )
         messages.success(request, f"{definition} recorded.")
         return redirect(patient)

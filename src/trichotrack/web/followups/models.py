@@ -62,7 +62,11 @@ class Visit(models.Model):
     class Meta:
         ordering = ["due_on", "id"]
         # The dashboard's due/overdue query: scheduled visits by window.
-        indexes = [models.Index(fields=["status", "window_start", "window_end"], name="visit_due")]
+        indexes = [
+            models.Index(fields=["status", "window_start", "window_end"], name="visit_due"),
+            # overdue_visits: scheduled visits whose window ended before today (window_end alone, a range).
+            models.Index(fields=["status", "window_end"], name="visit_overdue"),
+        ]
         constraints = [models.UniqueConstraint(fields=["procedure", "kind"], name="visit_once_per_procedure")]
 
     def __str__(self):

@@ -6,28 +6,38 @@ from django.utils import timezone
 
 from trichotrack.web import audit
 from trichotrack.web.clinics.access import clinic_view, staff_view
+from trichotrack.web.clinics.deidentify import set_first_treatments
 from trichotrack.web.versioning import StaleEdit, save_versioned
 
 from . import services
 from .forms import VisitForm
 from .models import Visit, VisitStatus
 
+HORIZONS_DAYS = (7, 30, 90)
+
 
 @clinic_view()
 def visit_list(request):
     clinic, today = request.membership.clinic, timezone.localdate()
+    # How far ahead "upcoming" looks; anything but the offered choices falls back to 30 days (no 500).
+    horizon = request.GET.get("days", "30")
+    horizon_days = int(horizon) if horizon in {str(d) for d in HORIZONS_DAYS} else 30
     upcoming = Visit.objects.filter(
         patient__clinic=clinic,
         status=VisitStatus.SCHEDULED,
         window_start__gt=today,
-        window_start__lte=today + dt.timedelta(days=30),
+        window_start__lte=today + dt.timedelta(days=horizon_days),
     ).select_related("patient")
     context = {
         "today": today,
-        "due": services.due_visits(clinic, today),
-        "overdue": services.overdue_visits(clinic, today),
-        "upcoming": upcoming,
+        "due": list(services.due_visits(clinic, today)),
+        "overdue": list(services.overdue_visits(clinic, today)),
+        "upcoming": list(upcoming),
+        "horizon_days": horizon_days,
+        "horizons": HORIZONS_DAYS,
     }
+    if not request.membership.can_identify:  # day offsets from each patient's first treatment
+        set_first_treatments(v.patient for rows in context.values() if isinstance(rows, list) for v in rows)
     return render(request, "followups/list.html", context)
 
 

@@ -241,6 +241,12 @@ class ContraindicationFlag(models.Model):
     class Meta:
         ordering = ["level", "code"]
         constraints = [models.UniqueConstraint(fields=["screen", "code"], name="flag_once_per_screen")]
+        # The dashboard's "flags awaiting a clinician" reads only the few open flags, however many are closed.
+        indexes = [
+            models.Index(
+                fields=["screen"], condition=models.Q(acknowledged_at__isnull=True), name="flag_pending"
+            )
+        ]
 
     def __str__(self):
         return self.label

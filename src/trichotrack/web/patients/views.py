@@ -3,10 +3,12 @@ from django.core.paginator import Paginator
 from django.db.models import Q
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_POST
 
 from trichotrack.web import audit
 from trichotrack.web.clinics.access import clinic_view, clinician_view, staff_view
+from trichotrack.web.clinics.deidentify import set_first_treatments
 from trichotrack.web.versioning import StaleEdit, save_versioned
 
 from . import services
@@ -35,7 +37,20 @@ def patient_list(request):
             match |= Q(given_name__icontains=q) | Q(family_name__icontains=q)
         patients = patients.filter(match)
     page = Paginator(patients, PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(request, "patients/list.html", {"patients": page, "page": page, "q": q})
+    if not request.membership.can_identify:
+        set_first_treatments(page.object_list)  # researchers see ages and day offsets: one query per page
+    context = {"patients": page, "page": page, "q": q}
+    # Search as you type (htmx): only the results are sent back and swapped in; a history restore (the back
+    # button) and every request without JavaScript get the whole page.
+    template = "patients/list_results.html" if is_htmx_fragment(request) else "patients/list.html"
+    response = render(request, template, context)
+    patch_vary_headers(response, ["HX-Request"])
+    return response
+
+
+def is_htmx_fragment(request) -> bool:
+    """An htmx request that wants only a fragment of the page."""
+    return request.headers.get("HX-Request") == "true" and "HX-History-Restore-Request" not in request.headers
 
 
 @staff_view
@@ -56,7 +71,10 @@ def patient_create(request):
 def patient_detail(request, pk):
     patient = get_patient_for_user(request, pk)
     audit.record(request.user, "patient.viewed", patient)
-    screen = patient.screens.prefetch_related("flags__acknowledged_by").first()
+    screen = patient.screens.select_related("screened_by").prefetch_related("flags__acknowledged_by").first()
+    procedures = list(patient.procedures.all())
+    if not request.membership.can_identify:  # the day-offset anchor from the procedures already loaded
+        set_first_treatments([patient], procedures=procedures)
     context = {
         "patient": patient,
         "screen": screen,
@@ -64,12 +82,27 @@ def patient_detail(request, pk):
         "stagings": patient.stagings.all(),
         "labs": patient.labs.all(),
         "medications": patient.medications.all(),
-        "consents": patient.consents.select_related("definition").all(),
-        "procedures": patient.procedures.all(),
+        "consents": _with_superseded(patient),
+        "procedures": procedures,
         "visits": patient.visits.select_related("procedure").all(),
         "adverse_events": patient.adverse_events.all(),
     }
     return render(request, "patients/detail.html", context)
+
+
+def _with_superseded(patient):
+    """The patient's consents, each marked `superseded_by` the version now in force when it is not the one
+    consented to: that consent no longer counts until the patient consents again (one query for the forms)."""
+    from trichotrack.web.consent.services import current_definitions
+
+    consents = list(patient.consents.select_related("definition"))
+    current = current_definitions(patient.clinic, timezone.localdate())
+    renewed = {c.definition_id for c in consents if c.withdrawn_at is None}
+    for c in consents:
+        now = current.get(c.definition.kind)
+        c.superseded_by = now if now is not None and now.pk != c.definition_id else None
+        c.reconsent_needed = c.superseded_by is not None and c.superseded_by.pk not in renewed
+    return consents
 
 
 @staff_view
@@ -180,10 +213,17 @@ def flag_acknowledge(request, pk, flag_pk):
     flag = get_object_or_404(ContraindicationFlag, pk=flag_pk, screen__patient=patient)
     form = AcknowledgeForm(request.POST)
     form.is_valid()
+    error = ""
     try:
         services.acknowledge_flag(flag, user=request.user, note=form.cleaned_data.get("note", ""))
     except ValueError as exc:
-        messages.error(request, str(exc))
+        error = str(exc)
+    if is_htmx_fragment(request):
+        # Inline acknowledgement (htmx): the flag's own list item, acknowledged or with the reason it is not.
+        flag.refresh_from_db()
+        return render(request, "patients/flag.html", {"f": flag, "patient": patient, "error": error})
+    if error:
+        messages.error(request, error)
     else:
         messages.success(request, f"Acknowledged: {flag.label}.")
     return redirect(patient)

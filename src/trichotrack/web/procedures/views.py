@@ -5,6 +5,7 @@ from django.views.decorators.http import require_POST
 
 from trichotrack.web import audit
 from trichotrack.web.clinics.access import clinic_view, staff_view
+from trichotrack.web.clinics.deidentify import set_first_treatments
 from trichotrack.web.patients.access import get_patient_for_user
 from trichotrack.web.versioning import StaleEdit
 
@@ -21,7 +22,9 @@ def _get_procedure_for_user(request, pk) -> Procedure:
 
 @clinic_view()
 def procedure_list(request):
-    procedures = Procedure.objects.filter(clinic=request.membership.clinic).select_related("patient")
+    procedures = list(Procedure.objects.filter(clinic=request.membership.clinic).select_related("patient"))
+    if not request.membership.can_identify:  # researchers see day offsets: anchors in one query
+        set_first_treatments(p.patient for p in procedures)
     return render(request, "procedures/list.html", {"procedures": procedures})
 
 

@@ -4,6 +4,7 @@ from django.utils import timezone
 
 from trichotrack.web import audit
 from trichotrack.web.clinics.access import clinic_view, staff_view
+from trichotrack.web.clinics.deidentify import set_first_treatments
 from trichotrack.web.patients.access import get_patient_for_user
 from trichotrack.web.versioning import StaleEdit
 
@@ -22,15 +23,14 @@ def _get_ae_for_user(request, pk):
 
 @clinic_view()
 def ae_list(request):
-    events = AdverseEvent.objects.filter(patient__clinic=request.membership.clinic).select_related("patient")
+    events = list(
+        AdverseEvent.objects.filter(patient__clinic=request.membership.clinic).select_related("patient")
+    )
+    clocks = services.open_clocks(request.membership.clinic)
+    if not request.membership.can_identify:  # day offsets from each patient's first treatment, one query
+        set_first_treatments([ae.patient for ae in events] + [ae.patient for ae, _ in clocks])
     return render(
-        request,
-        "safety/list.html",
-        {
-            "events": events,
-            "clocks": services.open_clocks(request.membership.clinic),
-            "today": timezone.localdate(),
-        },
+        request, "safety/list.html", {"events": events, "clocks": clocks, "today": timezone.localdate()}
     )
 
 

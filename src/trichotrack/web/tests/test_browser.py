@@ -81,6 +81,19 @@ def sign_in(page, username="alice"):
     page.get_by_role("button", name="Sign in").click()
 
 
+def sign(page):
+    """Draw a signature on the consent form's pad with pointer events (mouse, as a finger would)."""
+    pad = page.get_by_role("img", name="Signature box")
+    pad.scroll_into_view_if_needed()
+    box = pad.bounding_box()
+    page.mouse.move(box["x"] + 30, box["y"] + 150)
+    page.mouse.down()
+    for i in range(1, 30):
+        page.mouse.move(box["x"] + 30 + i * 15, box["y"] + 100 + (40 if i % 2 else -40), steps=3)
+    page.mouse.up()
+    page.get_by_text("Signed.", exact=True).wait_for()
+
+
 def test_login_with_a_second_factor(page, clinic):
     from django_otp.oath import TOTP
 
@@ -93,6 +106,10 @@ def test_login_with_a_second_factor(page, clinic):
     token = TOTP(base64.b32decode(secret + "=" * (-len(secret) % 8))).token()
     page.get_by_label("6-digit code").fill(f"{token:06d}")
     page.get_by_role("button", name="Confirm").click()
+    page.get_by_role("heading", level=1, name="Recovery codes").wait_for()
+    assert page.locator("ol.recovery-codes li").count() == 10
+    page.shot("recovery-codes")
+    page.get_by_role("link", name="I have kept them — continue").click()
     page.get_by_role("heading", level=1, name="Today").wait_for()
     page.shot("dashboard")
 
@@ -126,10 +143,20 @@ def test_new_patient_consent_and_procedure_blocked_then_saved(page, clinic, sett
     page.get_by_role("link", name="treatment", exact=True).click()
     for box in page.locator("fieldset.checklist input[type=checkbox]").all():
         box.check()
-    page.get_by_label("Patient's name, typed by the patient").fill("Casey Browser")
+    page.get_by_label("Patient's full name, typed by the patient").fill("Casey Browser")
+    # In person without drawing: refused, nothing saved
+    page.get_by_role("button", name="Record consent").click()
+    page.get_by_text("A consent signed in person is not saved without it.").wait_for()
+    for box in page.locator("fieldset.checklist input[type=checkbox]").all():
+        box.check()
+    page.get_by_label("Patient's full name, typed by the patient").fill("Casey Browser")
+    sign(page)
     page.shot("consent")
     page.get_by_role("button", name="Record consent").click()
     page.get_by_text("Treatment consent v1.0 recorded.").wait_for()
+    from trichotrack.web.consent.models import Consent
+
+    assert Consent.objects.get().signature_sha256
 
     # Contraindication screen
     page.get_by_role("link", name="New screen").click()
@@ -189,3 +216,45 @@ def test_adverse_event_entry_starts_a_reporting_clock(page, clinic, settings):
     page.get_by_role("link", name="Today").click()
     page.get_by_text("14 days left").wait_for()
     page.shot("dashboard-clock")
+
+
+def test_patient_search_filters_as_you_type_and_flags_are_acknowledged_inline(page, clinic, settings):
+    """htmx: the list narrows while typing (no submit, no page load), with no CSP violation on the way."""
+    from trichotrack.web.patients import services
+    from trichotrack.web.patients.models import ContraindicationScreen
+    from trichotrack.web.test import make_patient
+
+    settings.REQUIRE_MFA = False
+    for i, name in enumerate(["Avery", "Blake", "Casey", "Devon"]):
+        make_patient(clinic, f"S-{i:03d}", given_name=name)
+    patient = clinic.patients.get(code="S-001")
+    from django.contrib.auth import get_user_model
+
+    screen = ContraindicationScreen(
+        patient=patient, planned_on=timezone.localdate(), tobacco=True, height_cm=170, weight_kg=70
+    )
+    services.save_screen(screen, user=get_user_model().objects.get(username="alice"))
+    violations = []
+    page.on("console", lambda m: violations.append(m.text) if "Content Security Policy" in m.text else None)
+    sign_in(page)
+    page.goto("/patients/")
+    page.wait_for_function("() => window.htmx !== undefined")
+    page.evaluate("() => { window.notReloaded = true; }")
+    page.get_by_role("searchbox").press_sequentially("blak", delay=40)
+    page.locator("#patient-results").get_by_role("link", name="S-001").wait_for()
+    page.wait_for_function("() => document.querySelectorAll('#patient-results tbody tr').length === 1")
+    assert page.evaluate("() => window.notReloaded") is True  # swapped in place, not a new page
+    assert page.url.endswith("/patients/?q=blak")  # the address follows, for the back button and links
+    page.shot("search-as-you-type")
+
+    page.locator("#patient-results").get_by_role("link", name="S-001").click()
+    page.evaluate("() => { window.notReloaded = true; }")
+    flag = page.locator("li[id^=flag-]").first
+    flag_id = flag.get_attribute("id")
+    flag.get_by_label("Reason to proceed").fill("Counselled on smoking")
+    flag.get_by_role("button", name="Acknowledge").click()
+    page.locator(f"#{flag_id}").get_by_text("acknowledged by alice at").wait_for()
+    assert page.locator("li[id^=flag-] form").count() >= 1  # the other flags are still open, untouched
+    assert page.evaluate("() => window.notReloaded") is True
+    page.shot("flag-acknowledged-inline")
+    assert not violations, violations

@@ -1,6 +1,11 @@
+import datetime as dt
 import math
 
 from django import template
+from django.template.defaultfilters import date as date_filter
+from django.utils import timezone
+
+from trichotrack.web.clinics.deidentify import dates_as_day_offsets, day_offset_label, first_treatment_on
 
 register = template.Library()
 
@@ -29,3 +34,45 @@ def num(value, digits=1):
 @register.filter
 def state_on(visit, day):
     return visit.state_on(day)
+
+
+# --- Dates for whoever may identify the patient; day offsets for researchers (see clinics.deidentify) ------
+
+
+@register.simple_tag(takes_context=True)
+def when(context, value, patient=None, fmt="d M Y"):
+    """``{% when visit.due_on visit.patient %}``: the date for staff, the day offset for a researcher.
+
+    `patient` defaults to the page's ``patient``. Without `can_identify` in the context (e.g. a PDF rendered
+    for the clinic's records) the date is shown.
+    """
+    if value in (None, ""):
+        return "—"
+    if context.get("can_identify", True):
+        if isinstance(value, dt.datetime) and timezone.is_aware(value):
+            value = timezone.localtime(value)
+        return date_filter(value, fmt)
+    patient = patient if patient is not None else context.get("patient")
+    return day_offset_label(value, first_treatment_on(patient))
+
+
+@register.simple_tag(takes_context=True)
+def dated_text(context, text, patient=None):
+    """``{% dated_text caveat.message patient %}``: a sentence that may name dates (the evidence core's
+    caveats), as it is for staff; for a researcher with its ISO dates as day offsets (clinics.deidentify).
+
+    Like ``{% when %}``, `patient` defaults to the page's ``patient`` and the text is unchanged without
+    `can_identify` in the context. The result is escaped on output like any variable.
+    """
+    if context.get("can_identify", True):
+        return text
+    patient = patient if patient is not None else context.get("patient")
+    return dates_as_day_offsets(text, first_treatment_on(patient))
+
+
+@register.simple_tag(takes_context=True)
+def age(context, patient):
+    """Age at the first treatment (or today, if untreated): what a researcher may know instead of the birth
+    date."""
+    day = first_treatment_on(patient) or timezone.localdate()
+    return patient.age_on(day)

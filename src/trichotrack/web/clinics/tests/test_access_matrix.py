@@ -94,8 +94,14 @@ class AccessMatrixTest(BaseTestCase):
             ("list", reverse("consent:definitions")),
             ("list", reverse("reports:index")),
             ("list", reverse("reports:research_export")),
+            ("list", reverse("reports:export", args=["csv", "deidentified"])),  # identified: reports/tests
+            ("list", reverse("reports:cohort")),
+            ("list", reverse("reports:cohort_pdf")),
+            ("write", reverse("reports:case_pdf", args=[p])),
+            ("clinician", reverse("reports:publication", args=[p])),
             ("read", reverse("patients:detail", args=[p])),
             ("read", reverse("consent:detail", args=[p, c])),
+            ("read", reverse("consent:definition", args=[self.consent.definition_id])),
             ("read", reverse("procedures:detail", args=[proc])),
             ("read", reverse("procedures:labels", args=[proc])),
             ("read", reverse("safety:detail", args=[self.ae.pk])),
@@ -183,6 +189,7 @@ class AccessMatrixTest(BaseTestCase):
         tested = {reverse_name for reverse_name in self.view_names()}
         # Account pages: any signed-in user; tested in test_mfa, test_settings_and_checks and below.
         accounts = {"home", "login", "logout", "mfa", "portal", "password_change", "password_change_done"}
+        accounts |= {"mfa_recovery_codes", "account_security"}  # tested in test_mfa
         accounts.add("portal:join")  # the public invitation link: tested in portal/tests
         untested = names - tested - accounts
         assert not untested, f"views missing from the access matrix: {sorted(untested)}"

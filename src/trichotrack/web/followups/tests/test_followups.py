@@ -77,3 +77,28 @@ class RecordVisitTest(BaseTestCase):
         response = self.client.post(self.url, self.data(notes="stale"))
         assert "changed by someone else" in str(response.context["form"].non_field_errors())
         assert Visit.objects.get(pk=self.visit.pk).notes == "Bob was here"
+
+
+class UpcomingHorizonTest(BaseTestCase):
+    def test_the_look_ahead_widens_the_upcoming_list(self):
+        procedure = self.make_procedure()
+        url = reverse("followups:list")
+        # 20 days after treatment: the 2-month window (day 47) opens in 27 days, the 6-month one in 133.
+        with freeze_time(procedure.harvest_at + dt.timedelta(days=20)):
+            self.login(self.bob)
+            assert [v.kind for v in self.client.get(url, {"days": "7"}).context["upcoming"]] == []
+            assert [v.kind for v in self.client.get(url).context["upcoming"]] == ["2m"]
+            response = self.client.get(url, {"days": "90"}, HTTP_HX_REQUEST="true")
+            assert [v.kind for v in response.context["upcoming"]] == ["2m"]
+            assert b'hx-select="#upcoming"' in response.content
+            assert b"Window opens in the next 90 days" in response.content
+            assert self.client.get(url, {"days": "100000"}).context["horizon_days"] == 30  # no 500
+
+    def test_the_researcher_sees_day_offsets_not_dates(self):
+        procedure = self.make_procedure()
+        with freeze_time(procedure.harvest_at + dt.timedelta(days=20)):
+            self.login(self.rita)
+            response = self.client.get(reverse("followups:list"))
+        html = response.content.decode().split('<main id="main">', 1)[1]
+        assert "day +61" in html and "day +47 to day +75" in html
+        assert str(procedure.harvest_at.year) not in html

@@ -279,3 +279,163 @@ class MedicationStopTest(BaseTestCase):
             assert b'class="error"' in response.content
         self.med.refresh_from_db()
         assert self.med.stopped_on is None
+
+
+class ResearcherSeesNoDatesTest(BaseTestCase):
+    """Researchers get codes, ages and day offsets from the first treatment; staff get the dates."""
+
+    @classmethod
+    def setUpTestData(cls):
+        super().setUpTestData()
+        inst = cls()
+        inst.alice = cls.alice
+        cls.procedure = inst.make_procedure()
+        cls.first_day = timezone.localdate(cls.procedure.harvest_at)
+        Staging.objects.create(
+            patient=cls.patient,
+            scale="ludwig",
+            grade="II",
+            assessed_on=cls.first_day - dt.timedelta(days=30),
+            recorded_by=cls.alice,
+        )
+
+    def test_day_offsets_count_from_the_first_treatment(self):
+        from trichotrack.web.clinics.deidentify import day_offset_label
+
+        anchor = dt.date(2016, 1, 20)
+        assert day_offset_label(dt.date(2016, 1, 20), anchor) == "day 0"
+        assert day_offset_label(dt.date(2016, 3, 21), anchor) == "day +61"
+        assert day_offset_label(dt.date(2015, 12, 21), anchor) == "day −30"
+        assert day_offset_label(dt.date(2015, 12, 21), None) == "date hidden (not treated)"
+
+    def test_the_researcher_sees_the_age_and_day_offsets_on_the_patient_page(self):
+        self.login(self.rita)
+        html = self.client.get(reverse("patients:detail", args=[self.patient.pk])).content.decode()
+        main = html.split('<main id="main">', 1)[1]
+        assert f"<dd>{self.patient.age_on(self.first_day)}</dd>" in main
+        assert "Ludwig II, day −30" in main
+        assert "Procedure " + str(self.procedure.pk) + "</a>, day 0" in main
+        assert "2 months visit due day +61" in main
+        assert "1975" not in main and "Patricia" not in main
+        assert str(self.first_day.year) not in main
+
+    def test_staff_see_the_dates(self):
+        self.login(self.bob)
+        html = self.client.get(reverse("patients:detail", args=[self.patient.pk])).content.decode()
+        assert f"{self.first_day - dt.timedelta(days=30):%d %b %Y}" in html
+        assert "14 Mar 1975" in html
+        assert "day +" not in html
+
+    def test_the_researcher_list_shows_ages_with_one_query_for_them(self):
+        from django.db import connection
+        from django.test.utils import CaptureQueriesContext
+
+        self.login(self.rita)
+        with CaptureQueriesContext(connection) as queries:
+            response = self.client.get(reverse("patients:list"))
+        html = response.content.decode().split('<main id="main">', 1)[1]
+        assert "Age at first treatment" in html and "Born" not in html
+        assert f"<td>{self.patient.age_on(self.first_day)}</td>" in html
+        assert sum("procedures_procedure" in q["sql"] for q in queries.captured_queries) == 1
+
+
+class HtmxTest(BaseTestCase):
+    """htmx enhances the search and the flag acknowledgement; without it the same URLs give whole pages."""
+
+    HX = {"HTTP_HX_REQUEST": "true"}
+
+    def test_the_search_sends_only_the_results_to_htmx(self):
+        from trichotrack.web.test import make_patient
+
+        make_patient(self.clinic, "A-002", given_name="Quentin")
+        self.login(self.bob)
+        url = reverse("patients:list")
+        response = self.client.get(url, {"q": "quent"}, **self.HX)
+        html = response.content.decode()
+        assert "<html" not in html and "<table>" in html
+        assert "A-002" in html and "A-001" not in html
+        assert "HX-Request" in response["Vary"]
+        full = self.client.get(url, {"q": "quent"}).content.decode()
+        assert "<html" in full and 'hx-get="/patients/"' in full and "A-002" in full
+        restore = self.client.get(url, {"q": "quent"}, HTTP_HX_HISTORY_RESTORE_REQUEST="true", **self.HX)
+        assert "<html" in restore.content.decode()  # the back button gets the whole page
+        nothing = self.client.get(url, {"q": "zzz"}, **self.HX).content.decode()
+        assert "No patient matches “zzz”." in nothing
+
+    def test_the_researcher_searches_codes_only(self):
+        self.login(self.rita)
+        response = self.client.get(reverse("patients:list"), {"q": "Patricia"}, **self.HX)
+        assert b"A-001" not in response.content
+        response = self.client.get(reverse("patients:list"), {"q": "a-00"}, **self.HX)
+        assert b"A-001" in response.content and b"Patricia" not in response.content
+
+    def screen_with(self, **answers):
+        screen = ContraindicationScreen(
+            patient=self.patient, planned_on=timezone.localdate(), height_cm=168, weight_kg=64, **answers
+        )
+        return services.save_screen(screen, user=self.alice) or screen
+
+    def test_a_flag_is_acknowledged_inline(self):
+        flag = self.screen_with(tobacco=True).flags.get()
+        self.login(self.alice)
+        url = reverse("patients:flag_acknowledge", args=[self.patient.pk, flag.pk])
+        page = self.client.get(reverse("patients:detail", args=[self.patient.pk])).content.decode()
+        assert f'hx-post="{url}" hx-target="#flag-{flag.pk}"' in page
+        response = self.client.post(url, {"note": "Counselled"}, **self.HX)
+        assert response.status_code == 200
+        html = response.content.decode()
+        assert html.startswith(f'<li id="flag-{flag.pk}">')
+        assert "acknowledged by alice at" in html and "Counselled" in html
+        flag.refresh_from_db()
+        assert flag.acknowledged_by == self.alice
+
+    def test_an_absolute_flag_without_a_reason_stays_open_with_the_message(self):
+        flag = self.screen_with(local_infection=True).flags.get(code="local_infection")
+        self.login(self.alice)
+        url = reverse("patients:flag_acknowledge", args=[self.patient.pk, flag.pk])
+        response = self.client.post(url, {"note": ""}, **self.HX)
+        html = response.content.decode()
+        assert "An absolute contraindication needs a written reason to proceed." in html
+        assert "<form" in html
+        flag.refresh_from_db()
+        assert flag.acknowledged_at is None
+        response = self.client.post(url, {"note": ""}, follow=True)  # without JavaScript: a message
+        assert b"needs a written reason" in response.content
+
+    def test_inline_acknowledgement_keeps_the_access_rules(self):
+        flag = self.screen_with(tobacco=True).flags.get()
+        url = reverse("patients:flag_acknowledge", args=[self.patient.pk, flag.pk])
+        for user, status in ((self.bob, 403), (self.rita, 403), (self.charlie, 404), (self.pat, 403)):
+            self.client.logout()
+            self.login(user)
+            assert self.client.post(url, {"note": "x"}, **self.HX).status_code == status
+        self.client.logout()
+        assert self.client.post(url, {"note": "x"}, **self.HX)["Location"].startswith("/accounts/login/")
+        flag.refresh_from_db()
+        assert flag.acknowledged_at is None
+
+
+class SupersededConsentTest(BaseTestCase):
+    def test_the_patient_page_says_when_a_new_version_needs_reconsent(self):
+        from trichotrack.web.consent.services import give_consent, publish_version
+
+        self.give_treatment_consent(given_at=timezone.now() - dt.timedelta(days=3))
+        new = publish_version(
+            self.definitions["treatment"],
+            user=self.alice,
+            version="2.0",
+            title="T",
+            text="x",
+            valid_from=timezone.localdate(),
+        )
+        self.login(self.bob)
+        url = reverse("patients:detail", args=[self.patient.pk])
+        html = self.client.get(url).content.decode()
+        assert "superseded by v2.0" in html and "re-consent needed" in html
+        assert reverse("consent:create", args=[self.patient.pk, "treatment"]) in html
+        give_consent(
+            self.patient, new, user=self.bob, signed_name="P", acknowledged=[c for c, _ in new.elements]
+        )
+        html = self.client.get(url).content.decode()
+        assert "superseded by v2.0" in html  # the old row
+        assert "re-consent needed" not in html

@@ -1,0 +1,95 @@
+"""Pages answer in a number of queries that does not grow with the number of patients (issue 3's load target:
+the dashboard, the patient list of 500 patients and a patient page under 20 concurrent users).
+
+Each page is counted with a few patients, then again with more: the two counts must be equal, and within a
+budget. A failure names the page and lists the queries, so an N+1 shows at once.
+"""
+
+import datetime as dt
+
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from trichotrack.web.safety.models import AdverseEvent
+from trichotrack.web.test import BaseTestCase, make_patient
+
+# Whole request, sign-in included: session, user, OTP device, membership, then the page's own queries.
+# The patient page includes the photos summary and the evidence panel of other apps (about 7 queries of their
+# own: stage estimate, target site, photos, procedures, medications, adverse events).
+BUDGETS = {
+    "dashboard": 10,
+    "patient list": 6,
+    "patient page": 23,
+    "follow-up list": 8,
+    "adverse events": 7,
+    "procedures": 6,
+    "consent forms": 9,
+}
+
+
+class QueryCountTest(BaseTestCase):
+    def add_treated_patients(self, n, start):
+        """`n` patients with a consent, a screen with a flag, a procedure (four visits) and an adverse event,
+        the 2-week visit due today and an open flag on the dashboard."""
+        for i in range(start, start + n):
+            patient = make_patient(self.clinic, f"Q-{i:03d}")
+            self.give_treatment_consent(patient)
+            self.clear_screen(patient, tobacco=True)
+            procedure = self.make_procedure(patient)
+            today = timezone.localdate()
+            procedure.visits.filter(kind="2w").update(
+                window_start=today - dt.timedelta(days=1), window_end=today + dt.timedelta(days=1)
+            )
+            procedure.visits.filter(kind="2m").update(window_end=today - dt.timedelta(days=1))  # overdue
+            AdverseEvent.objects.create(
+                patient=patient,
+                procedure=procedure,
+                term="headache",
+                grade=3,
+                hospitalisation=True,
+                expected=False,
+                onset_on=timezone.localdate(),
+                aware_on=timezone.localdate(),
+            )
+
+    def pages(self):
+        return {
+            "dashboard": reverse("dashboard"),
+            "patient list": reverse("patients:list"),
+            "patient page": reverse("patients:detail", args=[self.clinic.patients.get(code="Q-000").pk]),
+            "follow-up list": reverse("followups:list"),
+            "adverse events": reverse("safety:list"),
+            "procedures": reverse("procedures:list"),
+            "consent forms": reverse("consent:definitions"),
+        }
+
+    def count(self, url):
+        self.client.get(url)  # warm: session refresh, first-view writes
+        with CaptureQueriesContext(connection) as queries:
+            response = self.client.get(url)
+        assert response.status_code == 200, url
+        return [q["sql"] for q in queries.captured_queries]
+
+    def counts(self):
+        return {name: self.count(url) for name, url in self.pages().items()}
+
+    def check_constant(self, user):
+        self.add_treated_patients(2, start=0)
+        self.login(user)
+        few = self.counts()
+        self.add_treated_patients(6, start=2)
+        many = self.counts()
+        for name, budget in BUDGETS.items():
+            assert len(many[name]) == len(few[name]), (
+                f"{name}: {len(few[name])} queries with 2 treated patients, {len(many[name])} with 8",
+                many[name],
+            )
+            assert len(many[name]) <= budget, (name, len(many[name]), many[name])
+
+    def test_staff_pages_do_not_grow_with_the_patients(self):
+        self.check_constant(self.bob)
+
+    def test_researcher_pages_do_not_grow_with_the_patients(self):
+        self.check_constant(self.rita)
