@@ -77,6 +77,7 @@ def load(today: dt.date | None = None) -> Clinic:
     _documented_case(clinic, users)
     _shed_photos(users)
     _synthetic(clinic, users, today)
+    _scalp_photos(users, today)
     return clinic
 
 
@@ -474,3 +475,131 @@ def _shed_photos(users):
             protocol=Protocol.DAILY,
             days_since_shampoo=2,
         )
+
+
+# Trichoscopy of a marked site and global views (synthetic, exact truth in trichotrack.synth), so that the
+# timeline shows density, thin hairs, visible scalp and stage. Measured here, synchronously (about 5 s for
+# all of them; the tasks enqueued after the commit then find them measured): the pages are full at once.
+# Documented case: Ludwig-type crown thinning, before and two months after the treatment of 1 Feb 2016.
+CASE_TRICHOSCOPY = [
+    (dt.date(2016, 1, 20), 9, 0.35),
+    (dt.date(2016, 2, 20), 8, 0.3),
+    (dt.date(2016, 4, 1), 11, 0.2),
+]
+# (day, Ludwig grade drawn): the same grade twice, so her before/after pair shows what "no change beyond
+# measurement error" looks like; the man below shows a change beyond it.
+CASE_GLOBAL = [(dt.date(2016, 1, 20), 3), (dt.date(2016, 4, 1), 3)]
+TRICHOSCOPY_FIELD_WIDTH_MM = 3.6  # a 70× dermatoscope's field, as in synth.trichoscopy
+DEMO_IMAGE_SIDE_PX = 480
+
+
+def _jpeg_upload(name, image):
+    import io
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.fromarray(image).save(buffer, format="JPEG", quality=92)
+    return SimpleUploadedFile(name, buffer.getvalue(), content_type="image/jpeg")
+
+
+def _store_measured(session, name, image, user, view, **options):
+    from trichotrack.web.photos import services as photo_services
+
+    (photo,) = photo_services.store_photos(
+        session, photo_services.check_files([_jpeg_upload(name, image)]), user=user, view=view, **options
+    )
+    photo_services.run_measurement(photo.pk, photo.measure_request, worker="demo-data")
+    return photo
+
+
+def _pair(patient, baseline, followup, user):
+    """A before/after pair as the pair form makes it (registration and verdict)."""
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import default_storage
+
+    from trichotrack.web.photos import services as photo_services
+    from trichotrack.web.photos.models import Pair
+
+    result = photo_services.compare_photos(baseline, followup)
+    name = ""
+    if result.registered_jpeg:
+        name = default_storage.save("photos/registered/pair.jpg", ContentFile(result.registered_jpeg))
+    return Pair.objects.create(
+        patient=patient,
+        baseline=baseline,
+        followup=followup,
+        verdict=result.verdict,
+        reasons=list(result.reasons),
+        measures=result.measures,
+        registration=result.registration,
+        registered=name,
+        created_by=user,
+    )
+
+
+def _scalp_photos(users, today):
+    from trichotrack.synth.scalp import render_head
+    from trichotrack.synth.trichoscopy import trichoscopy_image
+    from trichotrack.web.photos import services as photo_services
+    from trichotrack.web.photos.models import View
+
+    demo = users["demo"]
+    side = DEMO_IMAGE_SIDE_PX
+    case = Patient.objects.get(user=users["patient"])
+    sessions = {}
+    for seed, (day, n_units, vellus) in enumerate(CASE_TRICHOSCOPY):
+        session = sessions[day] = photo_services.new_session(
+            case, user=demo, taken_on=day, hair_state=["washed"]
+        )
+        site = photo_services.choose_target_site(
+            case, label="Frontal, mid-line, 2 cm behind the hairline", x=100.0, y=70.0, user=demo
+        )
+        image = trichoscopy_image(
+            100 + seed,
+            shape=(round(side * 0.8), side),
+            mm_per_px=TRICHOSCOPY_FIELD_WIDTH_MM / side,
+            n_units=n_units,
+            vellus_share=vellus,
+        ).image
+        _store_measured(
+            session,
+            f"trichoscopy-{day}.jpg",
+            image,
+            demo,
+            View.TRICHOSCOPY,
+            target_site=site,
+            field_width_mm=TRICHOSCOPY_FIELD_WIDTH_MM,
+        )
+    vertex = []
+    for seed, (day, grade) in enumerate(CASE_GLOBAL):
+        session = sessions.get(day) or photo_services.new_session(case, user=demo, taken_on=day)
+        top = render_head(200 + seed, view="top", shape=(side, side), ludwig_grade=grade).image
+        front = render_head(210 + seed, view="front", shape=(side, side), hairline_depth_fraction=0.3).image
+        vertex.append(_store_measured(session, f"vertex-{day}.jpg", top, demo, View.VERTEX))
+        _store_measured(session, f"frontal-{day}.jpg", front, demo, View.FRONTAL)
+    _pair(case, *vertex, demo)
+    # A treated man of the synthetic cohort: vertex and frontal views at baseline and 6 months later.
+    man = (
+        Patient.objects.filter(sex="M", procedures__isnull=False, code__startswith="TT-")
+        .order_by("code")
+        .first()
+    )
+    if man is None:
+        return
+    treated_on = man.procedures.order_by("harvest_at").first().harvest_at.date()
+    for seed, (day, stage, depth) in enumerate(
+        [(treated_on - dt.timedelta(days=3), 5, 0.22), (treated_on + dt.timedelta(days=180), 4, 0.25)]
+    ):
+        if day > today:
+            continue
+        session = photo_services.new_session(man, user=demo, taken_on=day, hair_state=["washed"])
+        top = render_head(
+            300 + seed, view="top", shape=(side, side), skin="medium", norwood_stage=stage
+        ).image
+        front = render_head(
+            310 + seed, view="front", shape=(side, side), skin="medium", hairline_depth_fraction=depth
+        ).image
+        _store_measured(session, f"vertex-{day}.jpg", top, demo, View.VERTEX)
+        _store_measured(session, f"frontal-{day}.jpg", front, demo, View.FRONTAL)

@@ -1,7 +1,8 @@
 """The one Django-side module that imports the measurement core (trichotrack.measure).
 
-Bytes in, plain values out: checking an upload, making the metadata-free derived copy, measuring a shed-hair
-photo, registering a before/after pair. Nothing here touches the database or the storage.
+Bytes in, plain values out: checking an upload, making the metadata-free derived copy, measuring a photo of
+any kind (shed hairs, trichoscopy, a global view), estimating the stage from measured views, registering a
+before/after pair. Nothing here touches the database or the storage.
 """
 
 from __future__ import annotations
@@ -189,13 +190,27 @@ def shedding_algorithm() -> tuple[str, str]:
     return shedding.ALGORITHM, shedding.VERSION
 
 
+def installed_algorithms() -> dict[str, tuple[str, str]]:
+    """(name, version) of the installed algorithm per measurement kind (shed, trichoscopy, scalp)."""
+    from trichotrack.measure import scalp, trichoscopy
+
+    return {
+        "shed": shedding_algorithm(),
+        "trichoscopy": (trichoscopy.ALGORITHM, trichoscopy.VERSION),
+        "scalp": (scalp.ALGORITHM, scalp.VERSION),
+    }
+
+
 @dataclass(frozen=True)
-class ShedMeasurement:
+class PhotoMeasurement:
     fields: dict  # Measurement model fields
     overlay_png: bytes
 
 
-def measure_shed_photo(data: bytes) -> ShedMeasurement:
+ShedMeasurement = PhotoMeasurement  # the name before trichoscopy and global views were measured
+
+
+def measure_shed_photo(data: bytes) -> PhotoMeasurement:
     """Measure a stored original (bytes) as the CLI does; fields for the Measurement row and the overlay."""
     from trichotrack.cli import shedding_report
     from trichotrack.measure.photo import measure_shedding_photo
@@ -217,6 +232,7 @@ def measure_shed_photo(data: bytes) -> ShedMeasurement:
         "count_low": int(result.count_low),
         "count_high": int(result.count_high),
         "countable": bool(result.countable),
+        "kind": "shed",
         "problems": list(measured.problems),
         "scale_source": measured.scale_source,
         "mm_per_px": report["mm_per_px"],
@@ -226,7 +242,125 @@ def measure_shed_photo(data: bytes) -> ShedMeasurement:
         "analysed_height_px": rows,
         "seconds": seconds,
     }
-    return ShedMeasurement(fields, png_bytes(overlay))
+    return PhotoMeasurement(fields, png_bytes(overlay))
+
+
+def measure_trichoscopy_photo(data: bytes, *, mm_per_px: float | None = None) -> PhotoMeasurement:
+    """Measure a trichoscopy image as ``trichotrack measure trichoscopy --json`` does.
+
+    Density and the thin/vellus shares need the device's scale (`mm_per_px`); without it only the count is
+    reported. Fields for the Measurement row and the overlay (at the image's size).
+    """
+    from trichotrack.cli import trichoscopy_report
+    from trichotrack.measure.trichoscopy import analyze_trichoscopy, render_trichoscopy_overlay
+
+    started = time.perf_counter()
+    image = read_image(data)
+    result = analyze_trichoscopy(image, mm_per_px=mm_per_px)
+    seconds = time.perf_counter() - started
+    report = trichoscopy_report(result, seconds=seconds)
+    overlay = render_trichoscopy_overlay(image, result)
+    rows, cols = image.shape[:2]
+    fields = {
+        "kind": "trichoscopy",
+        "algorithm": result.algorithm,
+        "version": result.version,
+        "params": _plain(report["algorithm"]["params"]),
+        "hair_count": int(result.hair_count),
+        "count_low": int(result.count_low),
+        "count_high": int(result.count_high),
+        "countable": bool(result.countable),
+        "problems": list(result.problems),
+        "scale_source": "given" if mm_per_px is not None else "none",
+        "mm_per_px": report["mm_per_px"],
+        "density_per_cm2": report["density_per_cm2"],
+        "thin_hair_fraction": report["thin_hair_fraction"],
+        "vellus_fraction": report["vellus_fraction"],
+        "report": _plain(report),
+        "analysed_width_px": cols,
+        "analysed_height_px": rows,
+        "seconds": seconds,
+    }
+    return PhotoMeasurement(fields, png_bytes(overlay))
+
+
+def measure_global_photo(data: bytes, *, view: str, mm_per_px: float | None = None) -> PhotoMeasurement:
+    """Measure a global photo as ``trichotrack measure scalp --view VIEW --json`` does.
+
+    `view` is the core's name (top, front, part, left, right). The overlay is at the core's working size,
+    upright (the core finds the orientation from the picture).
+    """
+    from trichotrack.cli import scalp_report
+    from trichotrack.measure.scalp import measure_scalp, render_scalp_overlay
+
+    started = time.perf_counter()
+    result = measure_scalp(read_image(data), view=view, mm_per_px=mm_per_px)
+    seconds = time.perf_counter() - started
+    report = scalp_report(result, seconds=seconds)
+    overlay = render_scalp_overlay(result)
+    hairline = report["hairline"] or {}
+    fields = {
+        "kind": "scalp",
+        "algorithm": result.algorithm,
+        "version": result.version,
+        "params": _plain(report["algorithm"]["params"]),
+        "problems": list(result.problems),
+        "scale_source": "given" if mm_per_px is not None else "none",
+        "mm_per_px": mm_per_px,
+        "usable": bool(result.usable),
+        "scalp_visible_fraction": report["scalp_visible_fraction"],
+        "hairline_midline_depth_fraction": hairline.get("midline_depth_fraction"),
+        "hairline_recession_index": hairline.get("recession_index"),
+        "part_width_mm": report["part_width_mm"],
+        "report": _plain(report),
+        "analysed_width_px": overlay.shape[1],
+        "analysed_height_px": overlay.shape[0],
+        "seconds": seconds,
+    }
+    return PhotoMeasurement(fields, png_bytes(overlay))
+
+
+def _plain(value):
+    """JSON-safe copy (numpy scalars and tuples from the core's params become plain Python)."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, float) and not np.isfinite(value):
+        return None
+    return value
+
+
+@dataclass(frozen=True)
+class StageResult:
+    scale: str
+    stage: int | None
+    probabilities: dict  # {"4": 0.61}
+    measurements: dict
+    problems: tuple[str, ...]
+    algorithm: str
+    version: str
+    params: dict
+
+
+def estimate_stage(measurements: dict[str, float], *, sex: str, problems=()) -> StageResult:
+    """Norwood (``sex="male"``) or Ludwig (``"female"``) stage from stored view measurements keyed
+    ``"<core view>.<measure>"`` (as `trichotrack.measure.staging.view_measurements` names them)."""
+    from trichotrack.measure.staging import stage_from_measurements
+
+    estimate = stage_from_measurements(measurements, sex=sex, problems=problems)
+    return StageResult(
+        scale=estimate.scale,
+        stage=estimate.stage,
+        probabilities={str(k): float(v) for k, v in estimate.probabilities.items()},
+        measurements={k: round(float(v), 4) for k, v in estimate.measurements.items()},
+        problems=tuple(estimate.problems),
+        algorithm=estimate.algorithm,
+        version=estimate.version,
+        params=_plain(estimate.params),
+    )
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,19 @@ from django.utils import timezone
 
 from trichotrack.web.forms import DateInput, NoFutureDatesMixin
 
-from .models import GLOBAL_VIEWS, HairState, Photo, PhotoSession, Protocol, View
+from .models import (
+    DIAGRAM_HEIGHT,
+    DIAGRAM_WIDTH,
+    GLOBAL_VIEWS,
+    HairState,
+    Photo,
+    PhotoSession,
+    Protocol,
+    View,
+    on_diagram_scalp,
+)
+
+SITE_INPUT = forms.NumberInput(attrs={"step": "0.1", "class": "short"})
 
 
 class MultipleFileInput(forms.ClearableFileInput):
@@ -52,14 +64,46 @@ class UploadForm(forms.Form):
     protocol = forms.ChoiceField(choices=[("", "—"), *Protocol.choices], required=False)
     days_since_shampoo = forms.IntegerField(min_value=0, max_value=60, required=False)
     site = forms.CharField(max_length=100, required=False, label="Marked site (trichoscopy)")
+    # Set by clicking the scalp diagram (photos.js); typed by hand without JavaScript.
+    site_x = forms.FloatField(
+        min_value=0, max_value=DIAGRAM_WIDTH, required=False, label="Site x (diagram)", widget=SITE_INPUT
+    )
+    site_y = forms.FloatField(
+        min_value=0, max_value=DIAGRAM_HEIGHT, required=False, label="Site y (diagram)", widget=SITE_INPUT
+    )
+    field_width_mm = forms.FloatField(
+        min_value=0.2,
+        max_value=300,
+        required=False,
+        label="Image width on the scalp, mm",
+        help_text="Trichoscopy: from the device (e.g. 3.6 mm at 70×). Needed for density and shaft widths.",
+    )
     files = MultipleImageField(label="Photos (JPEG, PNG or HEIC; several at once)")
+
+    def __init__(self, *args, target_site=None, field_width_mm=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.target_site = target_site
+        if target_site is not None:
+            self.initial.setdefault("site", target_site.label)
+            self.initial.setdefault("site_x", target_site.x)
+            self.initial.setdefault("site_y", target_site.y)
+        if field_width_mm is not None:
+            self.initial.setdefault("field_width_mm", round(field_width_mm, 3))
 
     def clean(self):
         cleaned = super().clean()
         if cleaned.get("view") == View.SHED and not cleaned.get("protocol"):
             self.add_error("protocol", "Shed-hair photos need their protocol.")
-        if cleaned.get("view") == View.TRICHOSCOPY and not cleaned.get("site"):
-            self.add_error("site", "Name the marked target site.")
+        if cleaned.get("view") == View.TRICHOSCOPY:
+            x, y = cleaned.get("site_x"), cleaned.get("site_y")
+            if (x is None) != (y is None):
+                self.add_error("site_x", "Give both coordinates of the site, or click the diagram.")
+            elif x is None and self.target_site is None:
+                self.add_error("site", "Mark the target site on the scalp diagram.")
+            elif x is not None and not on_diagram_scalp(x, y):
+                self.add_error("site_x", "The target site must be on the scalp in the diagram.")
+            if not cleaned.get("site") and self.target_site is None:
+                self.add_error("site", "Name the marked target site.")
         return cleaned
 
 

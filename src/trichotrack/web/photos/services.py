@@ -11,12 +11,28 @@ from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
 
+from trichotrack.evidence.intervals import Z95, mdc95
 from trichotrack.web import audit
 from trichotrack.web.consent.models import ConsentKind
 from trichotrack.web.consent.services import consent_problems
 
 from . import analysis
-from .models import Correction, Measurement, MeasureStatus, Photo, PhotoSession, View
+from .models import (
+    CORE_VIEWS,
+    GLOBAL_VIEWS,
+    SCALP_FRACTION_SD,
+    SCALP_FRACTION_SD_BY_VIEW,
+    Correction,
+    Measurement,
+    MeasurementKind,
+    MeasureStatus,
+    Photo,
+    PhotoSession,
+    StageEstimate,
+    TargetSite,
+    View,
+    on_diagram_scalp,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -58,13 +74,28 @@ def check_files(files) -> list[analysis.CheckedUpload]:
 
 
 def store_photos(
-    session: PhotoSession, uploads, *, user, view, protocol="", days_since_shampoo=None, site=""
+    session: PhotoSession,
+    uploads,
+    *,
+    user,
+    view,
+    protocol="",
+    days_since_shampoo=None,
+    site="",
+    target_site: TargetSite | None = None,
+    mm_per_px: float | None = None,
+    field_width_mm: float | None = None,
 ):
     """Store checked uploads as photos of `session`: originals unchanged, derived copies without metadata.
 
     All or nothing: the rows are written in one transaction, and if anything fails the files already put in
-    the storage are deleted again. Shed-hair photos are queued for measurement after the commit.
+    the storage are deleted again. Every photo is queued for measurement after the commit (shed hairs,
+    trichoscopy and global views each by their own core). `target_site` and `site` (its label) belong to
+    trichoscopy photos; `mm_per_px` is the scale the clinic gives, if known, or `field_width_mm` the width
+    of a trichoscopy image on the scalp (the device's field of view), which gives each image its scale.
     """
+    if view == View.TRICHOSCOPY and target_site is not None and not site:
+        site = target_site.label
     stored: list[str] = []
     try:
         with transaction.atomic():
@@ -86,6 +117,8 @@ def store_photos(
                     protocol=protocol if view == View.SHED else "",
                     days_since_shampoo=days_since_shampoo if view == View.SHED else None,
                     site=site if view == View.TRICHOSCOPY else "",
+                    target_site=target_site if view == View.TRICHOSCOPY else None,
+                    mm_per_px=_scale(view, upload.image.shape[1], mm_per_px, field_width_mm),
                     original=original,
                     original_sha256=upload.sha256,
                     original_format=upload.format,
@@ -103,8 +136,7 @@ def store_photos(
                     photo,
                     data={"sha256": upload.sha256, "format": upload.format, "bytes": len(upload.data)},
                 )
-                if photo.is_shed:
-                    request_measurement(photo)
+                request_measurement(photo)
                 photos.append(photo)
             return photos
     except BaseException:
@@ -114,6 +146,22 @@ def store_photos(
             except Exception:
                 logger.exception("could not delete %s after a failed upload", name)
         raise
+
+
+def _scale(view, width_px: int, mm_per_px, field_width_mm) -> float | None:
+    if view == View.TRICHOSCOPY and field_width_mm:
+        return float(field_width_mm) / width_px
+    return mm_per_px
+
+
+def last_field_width_mm(patient) -> float | None:
+    """The field width of the patient's last scaled trichoscopy image: pre-filled at the next visit."""
+    photo = (
+        Photo.objects.filter(patient=patient, view=View.TRICHOSCOPY, mm_per_px__isnull=False)
+        .order_by("-session__taken_on", "-id")
+        .first()
+    )
+    return None if photo is None else photo.mm_per_px * photo.width_px
 
 
 def request_measurement(photo: Photo, *, enqueue: bool = True) -> int:
@@ -157,7 +205,7 @@ def run_measurement(photo_id: int, request_no: int, *, worker: str = "") -> str:
         try:
             with default_storage.open(photo.original.name, "rb") as f:
                 data = f.read()
-            result = analysis.measure_shed_photo(data)
+            result = measure_data(photo, data)
         except Exception as error:
             photo.measure_status = MeasureStatus.FAILED
             photo.measure_error = f"{type(error).__name__}: {error}"[:500]
@@ -180,12 +228,25 @@ def run_measurement(photo_id: int, request_no: int, *, worker: str = "") -> str:
             photo,
             data={
                 "measurement": measurement.pk,
+                "kind": measurement.kind,
                 "hair_count": measurement.hair_count,
+                "scalp_visible_fraction": measurement.scalp_visible_fraction,
                 "algorithm": measurement.algorithm,
                 "version": measurement.version,
             },
         )
+        if photo.is_global:
+            update_stage(photo.session_id)
     return "measured"
+
+
+def measure_data(photo: Photo, data: bytes) -> analysis.PhotoMeasurement:
+    """The measurement of a stored original by the core for the photo's kind."""
+    if photo.view == View.SHED:
+        return analysis.measure_shed_photo(data)
+    if photo.view == View.TRICHOSCOPY:
+        return analysis.measure_trichoscopy_photo(data, mm_per_px=photo.mm_per_px)
+    return analysis.measure_global_photo(data, view=CORE_VIEWS[photo.view], mm_per_px=photo.mm_per_px)
 
 
 def _settle_status(photo: Photo) -> None:
@@ -293,3 +354,295 @@ def new_session(patient, *, user, taken_on=None, visit=None, hair_state=(), note
 
 def stuck_before(now=None) -> dt.datetime:
     return (now or timezone.now()) - dt.timedelta(minutes=settings.TASK_STUCK_MINUTES)
+
+
+# --- trichoscopy target site ---------------------------------------------------------------------------
+
+
+def current_target_site(patient) -> TargetSite | None:
+    """The patient's trichoscopy site: the one marked last (reused, pre-selected, at every later visit)."""
+    return patient.target_sites.order_by("-created_at", "-id").first()
+
+
+def choose_target_site(patient, *, label: str, x: float | None, y: float | None, user) -> TargetSite:
+    """The target site for a trichoscopy upload: the current one when unchanged, else a new, audited row.
+
+    Raises PhotoRefused when no site is marked yet or the mark is off the scalp diagram.
+    """
+    current = current_target_site(patient)
+    label = (label or "").strip()
+    if x is None or y is None:
+        if current is None:
+            raise PhotoRefused("Mark the trichoscopy target site on the scalp diagram.")
+        x, y = current.x, current.y
+    if not on_diagram_scalp(x, y):
+        raise PhotoRefused("The target site must be on the scalp in the diagram.")
+    label = label or (current.label if current else "")
+    if not label:
+        raise PhotoRefused("Name the marked target site (e.g. 'frontal, mid-line').")
+    if (
+        current is not None
+        and current.label == label
+        and abs(current.x - x) < 0.5
+        and abs(current.y - y) < 0.5
+    ):
+        return current
+    site = TargetSite.objects.create(
+        patient=patient, label=label[:100], x=round(x, 1), y=round(y, 1), created_by=user
+    )
+    audit.record(
+        user,
+        "photo.target_site_marked",
+        site,
+        data={"label": site.label, "x": site.x, "y": site.y, "previous": current.pk if current else None},
+    )
+    return site
+
+
+# --- stage from the global views ------------------------------------------------------------------------
+
+SEX_TO_CORE = {"M": "male", "F": "female"}
+
+
+def session_view_measurements(session) -> dict[str, Measurement]:
+    """The current measurement of the latest measured photo of each global view of `session`."""
+    chosen: dict[str, Measurement] = {}
+    photos = session.photos.filter(view__in=GLOBAL_VIEWS, measure_status=MeasureStatus.DONE).order_by("id")
+    for photo in photos.prefetch_related("measurements"):
+        measurements = sorted(photo.measurements.all(), key=lambda m: -m.request_no)
+        if measurements and measurements[0].kind == MeasurementKind.SCALP:
+            chosen[photo.view] = measurements[0]
+    return chosen
+
+
+def staging_inputs(by_view: dict[str, Measurement]) -> tuple[dict[str, float], list[str], list[int]]:
+    """(measurements keyed "<core view>.<measure>", problems, measurement ids) for the staging core.
+
+    The same keys as `trichotrack.measure.staging.view_measurements`: unusable photos are left out and
+    named in the problems."""
+    values: dict[str, float] = {}
+    problems: list[str] = []
+    used: list[int] = []
+    for view, m in sorted(by_view.items()):
+        core = CORE_VIEWS[view]
+        if not m.usable or m.scalp_visible_fraction is None:
+            problems.extend(f"{core} view not used: {p}" for p in (m.problems or ["not usable"]))
+            continue
+        values[f"{core}.scalp_visible_fraction"] = m.scalp_visible_fraction
+        if core == "front" and m.hairline_recession_index is not None:
+            values["front.recession_index"] = m.hairline_recession_index
+        used.append(m.pk)
+    return values, problems, used
+
+
+def update_stage(session_id: int) -> StageEstimate | None:
+    """Estimate the stage of the session's patient from its measured global views; replaces the previous
+    estimate of the session. Norwood for men, Ludwig for women; none when the sex is not recorded as either.
+    The session row is locked so that two workers finishing two views of one session end with both used."""
+    with transaction.atomic():
+        session = PhotoSession.objects.select_for_update().select_related("patient").get(pk=session_id)
+        by_view = session_view_measurements(session)
+        if not by_view:
+            StageEstimate.objects.filter(session=session).delete()
+            return None
+        values, problems, used = staging_inputs(by_view)
+        sex = SEX_TO_CORE.get(session.patient.sex)
+        if sex is None:
+            fields = {
+                "scale": "",
+                "stage": None,
+                "probabilities": {},
+                "measurements": {k: round(v, 4) for k, v in values.items()},
+                "problems": [
+                    *problems,
+                    "The patient's sex is not recorded as female or male, so neither Norwood (men) nor "
+                    "Ludwig (women) applies.",
+                ],
+                "algorithm": "",
+                "version": "",
+                "params": {},
+            }
+        else:
+            result = analysis.estimate_stage(values, sex=sex, problems=problems)
+            fields = {
+                "scale": result.scale,
+                "stage": result.stage,
+                "probabilities": result.probabilities,
+                "measurements": result.measurements,
+                "problems": list(result.problems),
+                "algorithm": result.algorithm,
+                "version": result.version,
+                "params": result.params,
+            }
+        estimate, _ = StageEstimate.objects.update_or_create(
+            session=session,
+            defaults={"patient": session.patient, "source_measurements": used, **fields},
+        )
+        audit.record(
+            None,
+            "photo.stage_estimated",
+            estimate,
+            data={"scale": estimate.scale, "stage": estimate.stage, "measurements": used},
+        )
+    return estimate
+
+
+# --- timeline series ------------------------------------------------------------------------------------
+
+
+def _current_measurements(patient, views):
+    """[(photo, its current measurement)] of the patient's measured photos of `views`, oldest first."""
+    photos = (
+        Photo.objects.filter(patient=patient, view__in=views, measure_status=MeasureStatus.DONE)
+        .select_related("session", "target_site")
+        .prefetch_related("measurements__corrections")
+        .order_by("session__taken_on", "id")
+    )
+    rows = []
+    for photo in photos:
+        measurements = sorted(photo.measurements.all(), key=lambda m: -m.request_no)
+        if measurements:
+            rows.append((photo, measurements[0]))
+    return rows
+
+
+def _final_count(m: Measurement) -> int | None:
+    corrections = sorted(m.corrections.all(), key=lambda c: -c.id)
+    return corrections[0].corrected_count if corrections else m.hair_count
+
+
+def trichoscopy_series(patient) -> list[dict]:
+    """The patient's trichoscopy measurements, oldest first: density (corrected count over the field) with
+    the count interval as its interval, and the thin-hair share. Photos without a scale have no density."""
+    rows = []
+    for photo, m in _current_measurements(patient, [View.TRICHOSCOPY]):
+        area = m.field_mm2
+        count = _final_count(m)
+        density = low = high = None
+        if area and m.density_per_cm2 is not None:
+            per = 100.0 / area
+            density, low, high = count * per, m.count_low * per, m.count_high * per
+            if count != m.hair_count:  # a corrected count moves the interval with it
+                low, high = low + (count - m.hair_count) * per, high + (count - m.hair_count) * per
+        rows.append(
+            {
+                "day": photo.session.taken_on,
+                "count": count,
+                "density": density,
+                "low": None if low is None else max(low, 0.0),
+                "high": high,
+                "thin": m.thin_hair_fraction,
+                "vellus": m.vellus_fraction,
+                "site": photo.target_site.label if photo.target_site else photo.site,
+                "photo": photo,
+                "measurement": m,
+            }
+        )
+    return rows
+
+
+def scalp_series(patient) -> dict[str, list[dict]]:
+    """{view: rows} of the patient's usable global-view measurements, oldest first: the visible-scalp
+    fraction with its re-photography band (± 1.96 · the view's SD) and, frontally, the hairline with its
+    own band."""
+    series: dict[str, list[dict]] = {}
+    for photo, m in _current_measurements(patient, GLOBAL_VIEWS):
+        if m.kind != MeasurementKind.SCALP or not m.usable or m.scalp_visible_fraction is None:
+            continue
+        low, high = m.scalp_fraction_interval
+        recession_band = m.hairline_recession_interval or (None, None)
+        series.setdefault(photo.view, []).append(
+            {
+                "day": photo.session.taken_on,
+                "value": m.scalp_visible_fraction,
+                "low": low,
+                "high": high,
+                "sd": m.scalp_fraction_sd,
+                "recession": m.hairline_recession_index,
+                "recession_low": recession_band[0],
+                "recession_high": recession_band[1],
+                "midline_depth": m.hairline_midline_depth_fraction,
+                "part_width_mm": m.part_width_mm,
+                "photo": photo,
+                "measurement": m,
+            }
+        )
+    return series
+
+
+def stage_series(patient) -> list[StageEstimate]:
+    """The patient's stage estimates with a stage, oldest first."""
+    estimates = patient.stage_estimates.filter(stage__isnull=False).select_related("session")
+    return sorted(estimates, key=lambda e: (e.session.taken_on, e.pk))
+
+
+# --- before/after: the measured change --------------------------------------------------------------------
+
+
+def scalp_change(baseline: float, followup: float, *, sd: float = SCALP_FRACTION_SD) -> dict:
+    """The change of the visible-scalp fraction between two photos with its 95 % interval.
+
+    Each photo's fraction carries the re-photography error `sd`; the difference of two carries √2 · sd, so
+    the interval is change ± 1.96 · √2 · sd (the MDC95). Inside it, the photos show no change beyond
+    measurement error: the wording says so instead of a direction.
+    """
+    change = followup - baseline
+    half = mdc95(sd)
+    beyond = abs(change) > half
+    pp = lambda v: f"{100 * v:+.0f}".replace("-", "−")  # noqa: E731 — percentage points, signed
+    interval = f"95 % interval {pp(change - half)} to {pp(change + half)} percentage points"
+    if not beyond:
+        sentence = (
+            f"No change beyond measurement error: {pp(change)} percentage points ({interval}; "
+            f"re-photographing the same head alone moves the fraction by up to ±{100 * half:.0f})."
+        )
+    else:
+        direction = "Less" if change < 0 else "More"
+        sentence = (
+            f"{direction} scalp visible: {pp(change)} percentage points ({interval}), more than "
+            f"re-photography alone explains (±{100 * half:.0f}). This says nothing yet about the cause."
+        )
+    return {
+        "baseline": baseline,
+        "followup": followup,
+        "change": change,
+        "low": change - half,
+        "high": change + half,
+        "half_width": half,
+        "sd": sd,
+        "z": Z95,
+        "beyond_error": beyond,
+        "sentence": sentence,
+    }
+
+
+def pair_change(pair) -> dict | None:
+    """The measured change of a global-view pair (None until both photos have a usable measurement)."""
+    if pair.baseline.view not in GLOBAL_VIEWS:
+        return None
+    base, follow = pair.baseline.current_measurement(), pair.followup.current_measurement()
+    values = []
+    for m in (base, follow):
+        if m is None or m.kind != MeasurementKind.SCALP or not m.usable or m.scalp_visible_fraction is None:
+            return None
+        values.append(m.scalp_visible_fraction)
+    return scalp_change(*values, sd=SCALP_FRACTION_SD_BY_VIEW[pair.baseline.view])
+
+
+def pair_densities(pair) -> dict | None:
+    """A trichoscopy pair's densities with their count intervals (None until both have a density).
+
+    Shown side by side, without a verdict on the difference: the count intervals are per image, and the
+    evidence panel (MDC from the patient's own series) is where a change is judged."""
+    if pair.baseline.view != View.TRICHOSCOPY:
+        return None
+    rows = []
+    for photo in (pair.baseline, pair.followup):
+        m = photo.current_measurement()
+        if m is None or m.final_density_per_cm2 is None:
+            return None
+        low, high = m.density_interval_per_cm2
+        rows.append(
+            {"density": m.final_density_per_cm2, "low": low, "high": high, "thin": m.thin_hair_fraction}
+        )
+    return {"baseline": rows[0], "followup": rows[1]}

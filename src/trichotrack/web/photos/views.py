@@ -9,14 +9,19 @@ from django.views.decorators.http import require_POST
 
 from trichotrack.web import audit
 from trichotrack.web.clinics.access import clinic_view, clinician_view, staff_view
+from trichotrack.web.clinics.deidentify import day_offset_label, first_treatment_on
 from trichotrack.web.patients.access import get_patient_for_user
 
 from . import charts, services
 from .forms import CorrectionForm, PairForm, SessionForm, UploadForm
 from .models import (
     CARD_REMINDER,
+    DIAGRAM_HEAD,
     GLOBAL_VIEWS,
+    HAIRLINE_RECESSION_SD,
     PROTOCOL_STEPS,
+    SCALP_FRACTION_SD_BY_VIEW,
+    MeasurementKind,
     MeasureStatus,
     Pair,
     Photo,
@@ -76,37 +81,93 @@ def status_payload(photo: Photo) -> dict:
         "label": photo.get_measure_status_display(),
         "progress": progress,
         "error": photo.measure_error,
-        "hair_count": None if m is None else m.final_count,
+        "kind": photo.measurement_kind,
+        "hair_count": None if m is None or not m.is_counted else m.final_count,
+        "scalp_visible_fraction": None if m is None else m.scalp_visible_fraction,
+        "summary": "" if m is None else measurement_summary(m),
         "finished": photo.measure_status
         in (MeasureStatus.DONE, MeasureStatus.FAILED, MeasureStatus.NOT_MEASURED),
     }
 
 
-def timeline_context(patient):
+def measurement_summary(m) -> str:
+    """One line for thumbnails and the status: the headline number of the measurement's kind."""
+    if m.kind == MeasurementKind.SCALP:
+        if m.scalp_visible_fraction is None:
+            return "not measured" + ("" if m.usable else " (not usable)")
+        text = f"visible scalp {m.scalp_visible_fraction:.0%} ± {1.96 * m.scalp_fraction_sd:.0%}"
+        return text + ("" if m.usable else " (not usable)")
+    text = f"{m.final_count} hairs"
+    if m.kind == MeasurementKind.TRICHOSCOPY and m.final_density_per_cm2 is not None:
+        text += f", {m.final_density_per_cm2:.0f}/cm²"
+    return text + ("" if m.countable else " (not countable)")
+
+
+def chart_day_label(patient, *, can_identify: bool):
+    """How the charts write a date: the calendar date, or for a researcher the day offset from the patient's
+    first treatment (clinics.deidentify), like the ``{% when %}`` tag on the page around them."""
+    if can_identify:
+        return charts.calendar_day
+    anchor = first_treatment_on(patient)
+    return lambda day: day_offset_label(day, anchor)
+
+
+def timeline_context(patient, *, can_identify: bool = True):
     series = services.shed_series(patient)
     treatments = sorted({p.harvest_at.date() for p in patient.procedures.all()})
+    tricho = services.trichoscopy_series(patient)
+    scalp = services.scalp_series(patient)
+    stages = services.stage_series(patient)
+    label = chart_day_label(patient, can_identify=can_identify)
+    scalp_charts = [
+        (
+            View(view).label,
+            charts.scalp_fraction_svg(
+                rows, treatments=treatments, view_label=View(view).label, day_label=label
+            ),
+            SCALP_FRACTION_SD_BY_VIEW[view],
+            1.96 * SCALP_FRACTION_SD_BY_VIEW[view],
+        )
+        for view, rows in sorted(scalp.items(), key=lambda kv: GLOBAL_VIEWS.index(kv[0]))
+    ]
+    hairline = [row for row in scalp.get(View.FRONTAL, []) if row["recession"] is not None]
     return {
         "series": series,
-        "chart": charts.shed_timeline_svg(series, treatments=treatments),
+        "chart": charts.shed_timeline_svg(series, treatments=treatments, day_label=label),
         "band": charts.baseline_band(series, treatments[0] if treatments else None),
         "reference_ranges": charts.REFERENCE_RANGES,
+        "trichoscopy_rows": tricho,
+        "density_chart": charts.density_svg(tricho, treatments=treatments, day_label=label) if tricho else "",
+        "thin_chart": charts.thin_share_svg(tricho, treatments=treatments, day_label=label) if tricho else "",
+        "scalp_charts": scalp_charts,
+        "hairline_chart": (
+            charts.hairline_svg(hairline, treatments=treatments, day_label=label) if hairline else ""
+        ),
+        "stage_chart": charts.stage_svg(stages, treatments=treatments, day_label=label) if stages else "",
+        "stages": stages,
+        "hairline_sd": HAIRLINE_RECESSION_SD,
     }
 
 
 @clinic_view()
 def patient_photos(request, pk):
     patient = get_patient_for_user(request, pk)
-    sessions = patient.photo_sessions.prefetch_related("photos").select_related("visit")
+    sessions = patient.photo_sessions.prefetch_related("photos__measurements__corrections").select_related(
+        "visit"
+    )
     context = {
         "patient": patient,
+        "target_site": services.current_target_site(patient),
+        "diagram_head": DIAGRAM_HEAD,
         "sessions": sessions,
+        "session_rows": [(session, [(p, _latest(p)) for p in session.photos.all()]) for session in sessions],
         "pairs": patient.photo_pairs.select_related("baseline__session", "followup__session"),
         "pair_form": PairForm(patient=patient),
         "consent_problems": services.photo_problems(patient),
         "can_write": request.membership.is_staff_role,
         "can_identify": request.membership.can_identify,
         "invitations": patient.portal_invitations.all() if request.membership.is_staff_role else [],
-        **timeline_context(patient),
+        **timeline_context(patient, can_identify=request.membership.can_identify),
     }
     return render(request, "photos/patient.html", context)
 
@@ -140,11 +201,21 @@ def session_detail(request, pk):
         Photo.objects.filter(patient=patient).exclude(view=View.SHED).order_by("session__taken_on", "id")
     ):
         baselines.setdefault(photo.view, photo)
+    target_site = services.current_target_site(patient)
+    photos = list(session.photos.prefetch_related("measurements__corrections"))
     context = {
         "session": session,
         "patient": patient,
-        "photos": session.photos.all(),
-        "form": UploadForm(initial={"view": View.SHED, "protocol": Protocol.WASH}),
+        "photos": photos,
+        "photo_rows": [(p, _latest(p)) for p in photos],
+        "stage": getattr(session, "stage_estimate", None),
+        "target_site": target_site,
+        "diagram_head": DIAGRAM_HEAD,
+        "form": UploadForm(
+            initial={"view": View.SHED, "protocol": Protocol.WASH},
+            target_site=target_site,
+            field_width_mm=services.last_field_width_mm(patient),
+        ),
         "can_write": request.membership.is_staff_role,
         "can_identify": request.membership.can_identify,
         "protocol_steps": [(Protocol(k).label, steps) for k, steps in PROTOCOL_STEPS.items()],
@@ -156,11 +227,17 @@ def session_detail(request, pk):
     return render(request, "photos/session.html", context)
 
 
+def _latest(photo):
+    """The current measurement from prefetched rows (None when not measured yet)."""
+    measurements = sorted(photo.measurements.all(), key=lambda m: -m.request_no)
+    return measurements[0] if measurements and photo.measure_status == MeasureStatus.DONE else None
+
+
 @staff_view
 @require_POST
 def upload(request, pk):
     session = _session_for_user(request, pk)
-    form = UploadForm(request.POST, request.FILES)
+    form = UploadForm(request.POST, request.FILES, target_site=services.current_target_site(session.patient))
     problems = services.photo_problems(session.patient)
     if problems:
         messages.error(request, " ".join(problems))
@@ -171,17 +248,26 @@ def upload(request, pk):
         )
         messages.error(request, f"Nothing was stored. {errors}")
         return redirect(session)
+    data = form.cleaned_data
     try:
         checked = services.check_files(request.FILES.getlist("files"))
-        photos = services.store_photos(
-            session,
-            checked,
-            user=request.user,
-            view=form.cleaned_data["view"],
-            protocol=form.cleaned_data["protocol"],
-            days_since_shampoo=form.cleaned_data["days_since_shampoo"],
-            site=form.cleaned_data["site"],
-        )
+        with transaction.atomic():
+            site = None
+            if data["view"] == View.TRICHOSCOPY:
+                site = services.choose_target_site(
+                    session.patient, label=data["site"], x=data["site_x"], y=data["site_y"], user=request.user
+                )
+            photos = services.store_photos(
+                session,
+                checked,
+                user=request.user,
+                view=data["view"],
+                protocol=data["protocol"],
+                days_since_shampoo=data["days_since_shampoo"],
+                site=site.label if site else "",
+                target_site=site,
+                field_width_mm=data["field_width_mm"],
+            )
     except services.PhotoRefused as error:
         messages.error(request, f"Nothing was stored. {error}")
         return redirect(session)
@@ -209,8 +295,12 @@ def photo_detail(request, pk):
             "added": correction.added if correction else [],
         },
         "status": status_payload(photo),
+        "summary": measurement_summary(measurement) if measurement else "",
+        "hairline_sd": HAIRLINE_RECESSION_SD,
+        "stage": getattr(photo.session, "stage_estimate", None) if photo.is_global else None,
+        "diagram_head": DIAGRAM_HEAD,
         "can_write": request.membership.is_staff_role,
-        "can_correct": request.membership.is_clinician,
+        "can_correct": request.membership.is_clinician and measurement is not None and measurement.is_counted,
         "can_identify": request.membership.can_identify,
     }
     return render(request, "photos/detail.html", context)
@@ -251,12 +341,9 @@ def photo_original(request, pk):
 @require_POST
 def photo_measure(request, pk):
     photo = _photo_for_user(request, pk)
-    if not photo.is_shed:
-        messages.error(request, "Only shed-hair photos are measured.")
-    else:
-        services.request_measurement(photo)
-        audit.record(request.user, "photo.measure_requested", photo)
-        messages.success(request, "Measurement requested.")
+    services.request_measurement(photo)
+    audit.record(request.user, "photo.measure_requested", photo)
+    messages.success(request, "Measurement requested.")
     return redirect(photo)
 
 
@@ -268,6 +355,8 @@ def photo_correct(request, pk):
     form = CorrectionForm(request.POST)
     if measurement is None:
         messages.error(request, "There is no measurement to correct yet.")
+    elif not measurement.is_counted:
+        messages.error(request, "Only hair counts can be corrected.")
     elif not form.is_valid():
         messages.error(request, "The correction could not be read; nothing was saved.")
     else:
@@ -336,7 +425,14 @@ def _pair_for_user(request, pk) -> Pair:
 @clinic_view()
 def pair_detail(request, pk):
     pair = _pair_for_user(request, pk)
-    context = {"pair": pair, "patient": pair.patient, "can_identify": request.membership.can_identify}
+    context = {
+        "pair": pair,
+        "patient": pair.patient,
+        "change": services.pair_change(pair),
+        "densities": services.pair_densities(pair),
+        "is_global": pair.baseline.is_global,
+        "can_identify": request.membership.can_identify,
+    }
     return render(request, "photos/pair.html", context)
 
 

@@ -41,8 +41,11 @@ class PhotoTestCase(BaseTestCase):
         super().setUpTestData()
         give_photo_consent(cls.patient, cls.definitions, cls.alice)
 
-    def add_photo(self, image=None, *, view=View.SHED, taken_on=None, hair_state=(), data=None, session=None):
-        """Store a photo through the service (as the upload view does) and return it."""
+    def add_photo(
+        self, image=None, *, view=View.SHED, taken_on=None, hair_state=(), data=None, session=None, **options
+    ):
+        """Store a photo through the service (as the upload view does) and return it. `options`: more
+        arguments of `store_photos` (target_site, field_width_mm, mm_per_px)."""
         if data is None:
             image = files.shed_image().image if image is None else image
             data = files.jpeg(image)
@@ -58,6 +61,7 @@ class PhotoTestCase(BaseTestCase):
                 view=view,
                 protocol=Protocol.WASH if view == View.SHED else "",
                 days_since_shampoo=5 if view == View.SHED else None,
+                **options,
             )
         return photo
 

@@ -103,3 +103,20 @@ HTML = b"<!doctype html><html><body><script>alert(1)</script></body></html>"
 
 def upload(name, data, content_type="image/jpeg"):
     return SimpleUploadedFile(name, data, content_type=content_type)
+
+
+def trichoscopy(seed=1, *, width_px=320, field_width_mm=3.6, **options):
+    """A small synthetic trichoscopy image (exact truth) whose field is `field_width_mm` wide."""
+    from trichotrack.synth.trichoscopy import trichoscopy_image
+
+    options = {"n_units": 6, **options}
+    return trichoscopy_image(
+        seed, shape=(round(width_px * 0.8), width_px), mm_per_px=field_width_mm / width_px, **options
+    )
+
+
+def head(view="top", seed=1, *, side_px=200, **options):
+    """A small synthetic global photo (exact truth): `view` is the synth's name (top, front, part)."""
+    from trichotrack.synth.scalp import render_head
+
+    return render_head(seed, view=view, shape=(side_px, side_px), **options)

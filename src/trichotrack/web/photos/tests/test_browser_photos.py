@@ -111,3 +111,34 @@ def test_the_before_after_page_shows_a_verdict_and_a_slider(page, patient, media
     page.get_by_text("Verdict: Comparable").wait_for()
     page.get_by_label("Follow-up ← → baseline").fill("20")
     page.shot("before-after")
+
+
+def test_a_clinician_marks_the_trichoscopy_site_on_the_diagram(page, patient, media, settings, tmp_path):  # noqa: F811
+    from trichotrack.web.photos import services
+    from trichotrack.web.photos.models import TargetSite
+
+    settings.REQUIRE_MFA = False
+    alice = patient.clinic.memberships.get(user__username="alice").user
+    session = services.new_session(patient, user=alice)
+    image_file = tmp_path / "tricho.jpg"
+    image_file.write_bytes(files.jpeg(files.trichoscopy(3).image))
+    sign_in(page)
+    page.goto(f"/photos/sessions/{session.pk}/")
+    diagram = page.locator("#scalp-diagram")
+    box = diagram.bounding_box()
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] * 0.3)  # frontal, on the mid-line
+    assert float(page.get_by_label("Site x (diagram)").input_value()) == pytest.approx(100, abs=1)
+    assert page.locator("#id_view").input_value() == "trichoscopy"
+    page.get_by_label("Marked site (trichoscopy)").fill("Frontal mid-line")
+    page.get_by_label("Image width on the scalp, mm").fill("3.6")
+    page.locator("#id_files").set_input_files(str(image_file))
+    page.shot("target-site-marked")
+    page.get_by_role("button", name="Upload").click()
+    wait_for_measurement(page, "trichoscopy")
+    page.get_by_text("hairs/cm²").first.wait_for()
+    page.shot("trichoscopy-result")
+    page.goto(f"/patients/{patient.pk}/photos/")
+    page.locator("svg.chart.density circle.value").wait_for()
+    page.shot("timeline")
+    site = TargetSite.objects.get()
+    assert site.x == pytest.approx(100, abs=1) and 60 < site.y < 80 and site.label == "Frontal mid-line"

@@ -27,10 +27,12 @@ class MeasurementTest(PhotoTestCase):
         assert task.args_kwargs["args"] == [photo.pk, 1]
         assert photo.measure_status == MeasureStatus.QUEUED
 
-    def test_global_views_are_not_measured(self):
-        photo = self.add_photo(view=View.VERTEX)
-        assert photo.measure_status == MeasureStatus.NOT_MEASURED
-        assert not DBTaskResult.objects.exists()
+    def test_global_views_and_trichoscopy_are_queued_too(self):
+        for view in (View.VERTEX, View.TRICHOSCOPY):
+            photo = self.add_photo(view=view)
+            assert photo.measure_status == MeasureStatus.QUEUED
+            task = DBTaskResult.objects.get(args_kwargs__args=[photo.pk, 1])
+            assert task.queue_name == "images"
 
     def test_the_measurement_matches_the_synthetic_truth_and_records_version_and_parameters(self):
         from trichotrack.web.photos import analysis
@@ -41,6 +43,7 @@ class MeasurementTest(PhotoTestCase):
         assert photo.measure_status == MeasureStatus.DONE
         # The stored result is the core's result for the stored original (its accuracy is tested in tests/).
         assert m.hair_count == analysis.measure_shed_photo(data).fields["hair_count"]
+        assert m.kind == "shed"
         assert m.algorithm == "trichotrack.shedding"
         assert m.version
         assert m.params
@@ -67,7 +70,10 @@ class MeasurementTest(PhotoTestCase):
             "label": "Waiting for a worker",
             "progress": 15,
             "error": "",
+            "kind": "shed",
             "hair_count": None,
+            "scalp_visible_fraction": None,
+            "summary": "",
             "finished": False,
         }
         page = self.client.get(reverse("photos:detail", args=[photo.pk]))
@@ -76,6 +82,7 @@ class MeasurementTest(PhotoTestCase):
         run_queued_measurements()
         status = self.client.get(url).json()
         assert status["finished"] and status["status"] == "done" and status["hair_count"] is not None
+        assert status["summary"].startswith(f"{status['hair_count']} hairs")
 
     def test_a_failing_measurement_is_shown_and_can_be_requested_again(self):
         self.login(self.alice)
@@ -107,7 +114,7 @@ class MeasurementTest(PhotoTestCase):
         assert photo.measurements.count() == 2  # the old measurement is kept
         out = io.StringIO()
         call_command("remeasure", stdout=out, stderr=io.StringIO())
-        assert "All shed-hair photos are measured by" in out.getvalue()
+        assert "All photos are measured by the installed algorithms (trichotrack.shedding" in out.getvalue()
 
     def test_remeasure_all_and_enqueue_hand_the_work_to_the_workers(self):
         photo = self.measured_photo()

@@ -179,9 +179,16 @@ class UploadTest(PhotoTestCase):
         text = self.messages(self.post(files.upload("a.jpg", image), protocol=""))
         assert "protocol" in text
         text = self.messages(self.post(files.upload("a.jpg", image), view=View.TRICHOSCOPY, site=""))
-        assert "marked target site" in text
-        self.post(files.upload("a.jpg", image), view=View.TRICHOSCOPY, site="Vertex tattoo dot")
-        assert Photo.objects.get().site == "Vertex tattoo dot"
+        assert "Mark the target site on the scalp diagram" in text and "Name the marked target site" in text
+        self.post(
+            files.upload("a.jpg", image),
+            view=View.TRICHOSCOPY,
+            site="Vertex tattoo dot",
+            site_x=100,
+            site_y=135,
+        )
+        photo = Photo.objects.get()
+        assert photo.site == photo.target_site.label == "Vertex tattoo dot"
 
     def test_no_photos_without_clinical_photo_consent(self):
         from trichotrack.web.consent.services import withdraw_consent

@@ -1,4 +1,5 @@
-// Photos: measurement status polling, count correction on the overlay, before/after slider.
+// Photos: measurement status polling, count correction on the overlay, before/after slider, and the
+// trichoscopy target site marked by a click on the scalp diagram.
 // Plain JavaScript, no build step; loaded from 'self' (the CSP allows no inline script).
 "use strict";
 
@@ -153,5 +154,68 @@
     window.addEventListener("resize", update);
     window.addEventListener("load", update);
     update();
+  }
+
+  // 5. Target site: a click on the scalp diagram sets the site's diagram coordinates (the inputs stay
+  // editable, so the form works without JavaScript too) and moves the mark.
+  const diagram = document.getElementById("scalp-diagram");
+  const siteX = document.getElementById("id_site_x");
+  const siteY = document.getElementById("id_site_y");
+  if (diagram && siteX && siteY) {
+    const [cx, cy, ax, ay] = diagram.dataset.head.split(",").map(Number);
+    const mark = document.getElementById("site-mark");
+    const place = (x, y) => {
+      mark.setAttribute("transform", `translate(${x},${y})`);
+      mark.setAttribute("visibility", "visible");
+    };
+    diagram.addEventListener("click", (event) => {
+      const point = diagram.createSVGPoint();
+      point.x = event.clientX;
+      point.y = event.clientY;
+      const p = point.matrixTransform(diagram.getScreenCTM().inverse());
+      if (((p.x - cx) / ax) ** 2 + ((p.y - cy) / ay) ** 2 > 1) return; // off the scalp
+      const x = Math.round(p.x * 10) / 10;
+      const y = Math.round(p.y * 10) / 10;
+      siteX.value = String(x);
+      siteY.value = String(y);
+      place(x, y);
+      const view = document.getElementById("id_view");
+      if (view) view.value = "trichoscopy";
+    });
+    const typed = () => {
+      const x = Number(siteX.value);
+      const y = Number(siteY.value);
+      if (siteX.value !== "" && siteY.value !== "" && Number.isFinite(x) && Number.isFinite(y)) place(x, y);
+    };
+    siteX.addEventListener("change", typed);
+    siteY.addEventListener("change", typed);
+  }
+
+  // 6. Session page: every photo still queued or running polls its status; the page reloads once all are
+  // finished, to show the results (and the stage, when global views were measured).
+  const pending = Array.from(document.querySelectorAll("[data-poll-url]"));
+  if (pending.length) {
+    const open = new Set(pending);
+    const pollAll = async () => {
+      for (const node of Array.from(open)) {
+        try {
+          const response = await fetch(node.dataset.pollUrl, { headers: { Accept: "application/json" } });
+          if (!response.ok) continue;
+          const s = await response.json();
+          node.querySelector(".status-label").textContent = s.label;
+          const bar = node.querySelector("progress");
+          if (bar) bar.value = s.progress;
+          if (s.finished) open.delete(node);
+        } catch (e) {
+          /* a network hiccup: try again */
+        }
+      }
+      if (open.size === 0) {
+        window.location.reload();
+        return;
+      }
+      window.setTimeout(pollAll, 1000);
+    };
+    window.setTimeout(pollAll, 700);
   }
 })();

@@ -3,7 +3,7 @@ import sys
 from django.core.management.base import BaseCommand
 
 from trichotrack.web.photos import analysis
-from trichotrack.web.photos.models import Photo, View
+from trichotrack.web.photos.models import Photo
 from trichotrack.web.photos.services import request_measurement, run_measurement
 
 
@@ -14,21 +14,23 @@ def progress_bar(done: int, total: int, width: int = 30) -> str:
 
 class Command(BaseCommand):
     help = (
-        "Measure shed-hair photos again after an algorithm change: those measured by another version "
-        "(or never), or --all. Runs here with a progress bar, or --enqueue for the workers."
+        "Measure photos again after an algorithm change (shed hairs, trichoscopy, global views, each by its "
+        "own algorithm): those measured by another version (or never), or --all. Runs here with a progress "
+        "bar, or --enqueue for the workers. Stages are estimated again from the new global-view measurements."
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("--all", action="store_true", help="every shed-hair photo, even if up to date")
+        parser.add_argument("--all", action="store_true", help="every photo, even if up to date")
         parser.add_argument("--enqueue", action="store_true", help="queue the work for the task workers")
 
     def handle(self, *args, all=False, enqueue=False, **options):
-        name, version = analysis.shedding_algorithm()
-        photos = Photo.objects.filter(view=View.SHED).order_by("pk")
-        todo = [p for p in photos if all or _outdated(p, name, version)]
+        installed = analysis.installed_algorithms()
+        names = ", ".join(f"{name} {version}" for name, version in installed.values())
+        photos = Photo.objects.order_by("pk")
+        todo = [p for p in photos if all or _outdated(p, *installed[p.measurement_kind])]
         total = len(todo)
         if not total:
-            self.stdout.write(f"All shed-hair photos are measured by {name} {version}.")
+            self.stdout.write(f"All photos are measured by the installed algorithms ({names}).")
             return
         tty = getattr(self.stderr, "isatty", lambda: False)() or sys.stderr.isatty()
         counts = {}
@@ -42,10 +44,10 @@ class Command(BaseCommand):
         if tty:
             self.stderr.write("")
         if enqueue:
-            self.stdout.write(f"{total} photo(s) queued for {name} {version}.")
+            self.stdout.write(f"{total} photo(s) queued ({names}).")
         else:
             summary = ", ".join(f"{n} {k}" for k, n in sorted(counts.items()))
-            self.stdout.write(f"{total} photo(s) remeasured with {name} {version}: {summary}.")
+            self.stdout.write(f"{total} photo(s) remeasured ({names}): {summary}.")
 
 
 def _outdated(photo, name, version) -> bool:
