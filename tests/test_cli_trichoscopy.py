@@ -55,6 +55,10 @@ def test_json_follows_the_contract(capsys, synthetic, image_png):
     assert all(hair["width_um"] is None for hair in report["hairs"])
     assert report["algorithm"]["name"] == "trichoscopy-shafts"
     assert report["seconds"] >= 0
+    # The per-shaft hairs, weighted by how far an edge-cut shaft reaches in, add up to the count.
+    assert sum(h["hairs"] * h["count_weight"] for h in report["hairs"]) == pytest.approx(
+        report["hair_count"], abs=0.5
+    )
 
 
 def test_mm_per_px_gives_widths_and_density(capsys, synthetic, image_png):

@@ -291,6 +291,8 @@ def trichoscopy_report(result, *, seconds: float) -> dict:
         {
             "number": number,
             "hairs": int(shaft.hairs),
+            # A shaft cut by the field edge counts by how far it reaches in; hair_count = Σ hairs × weight.
+            "count_weight": round(float(shaft.count_weight), 3),
             "width_um": _round(shaft.width_um, 1),
             "width_px": _round(shaft.width_px, 2),
             "length_px": _round(shaft.length_px, 1),
@@ -469,15 +471,15 @@ def _remeasure(args) -> int:
 
 
 def _report(args) -> int:
-    from trichotrack.web.reports.cli import report
+    from trichotrack.web.reports.pdf_cli import run_report
 
-    return report(args)
+    return run_report(args)
 
 
 def _export(args) -> int:
-    from trichotrack.web.reports.cli import export
+    from trichotrack.web.reports.export_cli import run_export
 
-    return export(args)
+    return run_export(args)
 
 
 if __name__ == "__main__":

@@ -46,3 +46,30 @@ def changes(before: dict, after: dict) -> dict:
         if old != new:
             out[key] = [None if old is None else str(old), None if new is None else str(new)]
     return out
+
+
+def record_many(user, action, patients, *, clinic, data_for, batch_size=2000) -> int:
+    """Write one audit event per patient in bulk (an export of thousands of patients), and return how many.
+
+    `patients` are primary keys; `data_for(pk)` gives each event's data. The events are the same as
+    ``record(user, action, patient=..., clinic=clinic, data=...)`` would write, without a query per event.
+    """
+    from .models import AuditEvent
+
+    if not action or "." not in action:
+        raise ValueError(f"action must be a dotted code like 'patient.viewed', got {action!r}")
+    signed_in = getattr(user, "is_authenticated", False)
+    events = (
+        AuditEvent(
+            actor=user if signed_in else None,
+            actor_name=user.get_username() if signed_in else "",
+            clinic=clinic,
+            action=action,
+            target_type="patients.Patient",
+            target_id=str(pk),
+            patient_id=pk,
+            data=data_for(pk),
+        )
+        for pk in patients
+    )
+    return len(AuditEvent.objects.bulk_create(events, batch_size=batch_size))

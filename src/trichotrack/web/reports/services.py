@@ -44,7 +44,12 @@ COLUMNS = [
 
 def subject_id(patient) -> str:
     """Stable per patient and deployment, not reversible without the SECRET_KEY."""
-    mac = hmac.new(settings.SECRET_KEY.encode(), f"subject:{patient.pk}".encode(), hashlib.sha256)
+    return subject_id_for_pk(patient.pk)
+
+
+def subject_id_for_pk(patient_pk: int) -> str:
+    """`subject_id` from the primary key alone, for exports that read patients with values_list."""
+    mac = hmac.new(settings.SECRET_KEY.encode(), f"subject:{patient_pk}".encode(), hashlib.sha256)
     return "S-" + mac.hexdigest()[:10]
 
 

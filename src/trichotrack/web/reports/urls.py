@@ -1,9 +1,14 @@
 from django.urls import path
 
-from . import views
+from . import export_views, pdf_views, views
 
 app_name = "reports"
 urlpatterns = [
     path("", views.index, name="index"),
     path("research.csv", views.research_export, name="research_export"),
+    path("export/<str:fmt>/<str:kind>.zip", export_views.download, name="export"),
+    path("cohort/", pdf_views.cohort, name="cohort"),
+    path("cohort.pdf", pdf_views.cohort_pdf, name="cohort_pdf"),
+    path("patient/<int:pk>/case.pdf", pdf_views.case_pdf, name="case_pdf"),
+    path("patient/<int:pk>/publication/", pdf_views.publication, name="publication"),
 ]
