@@ -571,12 +571,16 @@ def test_it_rectifies_the_whole_photo_within_a_pixel_budget():
     # The card's printed elements and its paper edge are ignored; the hair area is not.
     origin_row, origin_col = rectified.card_origin_px
     r0, c0 = round(origin_row + 0.5), round(origin_col + 0.5)
-    mask = printed_mask(layout, px_per_mm=ppm)
+    mask = printed_mask(layout, px_per_mm=ppm, margin_mm=0.75)
     card_ignore = rectified.ignore_mask[r0 : r0 + mask.shape[0], c0 : c0 + mask.shape[1]]
     assert np.all(card_ignore[mask])
     top, left, bottom, right = layout.hair_area_mm
+    # Markers and the ruler keep a 2 mm margin; the field's thin outline only 0.75 mm, so hairs laid along
+    # it are measured up to 1 mm from it.
+    ruler_top = layout.ruler_mm[0]
+    assert card_ignore[round((ruler_top - 1.8) * ppm), round((left + right) / 2 * ppm)]
     assert not card_ignore[
-        round((top + 3) * ppm) : round((bottom - 3) * ppm), round((left + 3) * ppm) : round((right - 3) * ppm)
+        round((top + 1) * ppm) : round((bottom - 1) * ppm), round((left + 1) * ppm) : round((right - 1) * ppm)
     ].any()
     edge_col = round(origin_col + layout.width_mm * ppm)
     assert rectified.ignore_mask[r0 + mask.shape[0] // 2, edge_col - 5 : edge_col + 6].all()

@@ -70,3 +70,38 @@ def test_input_not_modified(card_photo):
     before = image.copy()
     measure_shedding_photo(image)
     np.testing.assert_array_equal(image, before)
+
+
+def test_a_hair_laid_along_the_fields_outline_is_measured_whole():
+    # Long hairs bend along the edges of the card's field; only the thin outline itself (with 0.75 mm either
+    # side) is not analysed, so a hair 1.3 mm inside it is found, whole, at its length.
+    from trichotrack.measure.card import card_layout
+
+    layout = card_layout("a4")
+    top, left, _bottom, _right = layout.hair_area_mm
+    centre = np.array([layout.width_mm / 2, layout.height_mm / 2])
+    along_left = np.array([[left + 1.3, top + 40.0], [left + 1.3, top + 140.0]]) - centre
+    across = np.array([[left + 30.0, top + 60.0], [left + 120.0, top + 80.0]]) - centre
+    photo = shed_photo(
+        21,
+        shape=(1700, 1400),
+        background="card",
+        card_format="a4",
+        hair_colour="black",
+        px_per_mm=5.5,
+        tilt_deg=0.0,
+        roll_deg=0.0,
+        blur_px=0.0,
+        motion_blur_px=0.0,
+        exposure=1.0,
+        centerlines_mm=[along_left, across],
+        width_mm=0.2,
+    )
+    measured = measure_shedding_photo(photo.image)
+    assert measured.scale_source == "card"
+    result = measured.result
+    assert result.hair_count == 2
+    lengths = sorted(h.length_mm for h in result.hairs)
+    assert len(lengths) == 2
+    assert lengths[0] == pytest.approx(float(np.hypot(90.0, 20.0)), rel=0.05)
+    assert lengths[1] == pytest.approx(100.0, rel=0.05)

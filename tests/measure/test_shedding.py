@@ -397,3 +397,63 @@ def test_the_table_around_the_sheet_is_not_analysed():
     result = analyze_shedding(image)
     assert result.hair_count == 1
     assert result.excluded_mask[20, 20] and not result.excluded_mask[300, 400]
+
+
+def _ring(centre, radius, n=80, start=0.0, stop=2 * np.pi):
+    t = np.linspace(start, stop, n)
+    return np.stack([centre[0] + radius * np.sin(t), centre[1] + radius * np.cos(t)], axis=1)
+
+
+def test_small_rings_are_droplets_not_hairs():
+    # A water droplet's rim is a small closed ring; a hair that closes on itself is long and smooth.
+    rings = [_ring((60 + 80 * (k % 3), 80 + 120 * (k // 3)), 14.0) for k in range(6)]  # 7 mm round
+    image = draw_hairs((400, 500), [segment((330, 40), (340, 460)), *rings])
+    result = analyze_shedding(image, mm_per_px=0.08)
+    assert result.hair_count == 1
+    assert len(result.hairs) == 1
+
+
+def test_a_textured_surface_that_breaks_into_winding_pieces_is_not_countable():
+    # A towel's loops: many short winding arcs, and longer ones that wind at the scale of the loops.
+    rng = np.random.default_rng(5)
+    loops = []
+    for _ in range(260):
+        centre = rng.uniform((10, 10), (590, 790))
+        start = rng.uniform(0, 2 * np.pi)
+        loops.append(_ring(centre, rng.uniform(5, 9), n=40, start=start, stop=start + rng.uniform(2.5, 4.5)))
+    for _ in range(40):  # chains of loops, as long as a short hair
+        centre = rng.uniform((40, 40), (560, 760))
+        angle = rng.uniform(0, np.pi)
+        t = np.linspace(0, 70, 300)
+        wave = 6 * np.sin(t / 2.5)
+        loops.append(
+            np.stack(
+                [
+                    centre[0] + t * np.sin(angle) + wave * np.cos(angle),
+                    centre[1] + t * np.cos(angle) - wave * np.sin(angle),
+                ],
+                axis=1,
+            )
+        )
+    hairs = [segment((100, 30), (140, 770)), segment((500, 60), (420, 740))]
+    image = draw_hairs((600, 800), [*hairs, *loops])
+    result = analyze_shedding(image, mm_per_px=0.08)
+    assert not result.countable
+    assert any("texture" in p for p in result.problems)
+    assert result.params["textured"]
+    assert result.count_low <= 2 <= result.count_high
+
+
+def test_tips_beside_another_hair_are_not_trusted_but_scaled():
+    from trichotrack.measure.shedding import _clear_tips
+
+    excluded = np.zeros((200, 300), bool)
+    lone = (segment((20, 20), (20, 280)), False)
+    crossing = (segment((60, 150), (180, 150)), False)
+    touching = (segment((100, 20), (100, 146)), False)  # ends beside the crossing hair
+    loop = (_ring((150, 60), 20), True)  # a loop has no ends
+    n_clear, cover, both_clear = _clear_tips([lone, crossing, touching, loop], excluded, radius_px=6)
+    assert n_clear == 5  # all but the end that touches the other hair
+    assert both_clear == [True, True, False, False]
+    # the surface within 6 px of a hair: roughly 13 px wide bands along 260 + 120 + 126 + 126 px of hair
+    assert 0.1 < cover < 0.16

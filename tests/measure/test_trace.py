@@ -91,3 +91,18 @@ def test_a_hair_that_loops_and_crosses_itself_stays_one_hair():
     assert traced.crossings == (2,)  # a self-crossing counts on each pass
     length = trace.path_length(trace.smooth_path(traced.paths[0]))
     assert length == pytest.approx(trace.path_length(curve), rel=0.03)
+
+
+def test_a_gap_where_the_skeleton_hooks_sideways_is_bridged():
+    # A faint stretch: the skeleton's last pixels before it hook sideways; the gap's geometry is judged from
+    # further in, where the line runs straight on.
+    sk = _skeleton((100, 300), [((50, 10), (50, 140)), ((51, 141), (55, 145)), ((50, 151), (50, 290))])
+    traced = trace.trace_skeleton(sk, width_px=1.0)
+    assert len(traced.paths) == 1
+
+
+def test_ends_side_by_side_are_not_joined():
+    # Two parallel lines whose ends lie 6 px apart across them are two hairs, not one that turns back.
+    sk = _skeleton((100, 300), [((50, 10), (50, 150)), ((56, 150), (56, 290))])
+    traced = trace.trace_skeleton(sk, width_px=1.0)
+    assert len(traced.paths) == 2

@@ -81,6 +81,10 @@ _RANSAC_THRESHOLD_MM = 1.5
 _MAX_OUTPUT_PIXEL_RATIO = 1.5  # output pixels over photo pixels
 _SURROUND_CARDS = 1.0  # how far the output may reach beyond the card, in card sizes, on each side
 _EDGE_BAND_MM = 4.0  # ignored band either side of the paper edge
+_PRINT_MARGIN_MM = 2.0  # ignored round the markers, the ruler and the text (blur, rectification error)
+#: ignored either side of the hair field's 0.3-mm outline: its blur and the rectification's error (well under
+#: 0.3 mm where the card is found), and no more, since hairs often lie along it
+_OUTLINE_MARGIN_MM = 0.75
 _MAX_CARD_PIXELS = 100_000_000
 
 
@@ -437,17 +441,19 @@ def _printed_boxes_mm(layout: CardLayout) -> list[tuple[float, float, float, flo
     for corners in layout.marker_corners_mm:
         (left, top), (right, bottom) = corners.min(axis=0), corners.max(axis=0)
         boxes.append((top, left, bottom, right))
+    return [*boxes, *_outline_boxes_mm(layout), layout.ruler_mm, _text_box_mm(layout)]
+
+
+def _outline_boxes_mm(layout: CardLayout) -> list[tuple[float, float, float, float]]:
+    """The four strips (top, left, bottom, right mm) of the thin outline round the hair field."""
     top, left, bottom, right = layout.hair_area_mm
     w = _OUTLINE_MM
-    boxes += [
+    return [
         (top - w, left - w, top, right + w),
         (bottom, left - w, bottom + w, right + w),
         (top, left - w, bottom, left),
         (top, right, bottom, right + w),
-        layout.ruler_mm,
-        _text_box_mm(layout),
     ]
-    return boxes
 
 
 def _paint_boxes(mask: np.ndarray, boxes, *, px_per_mm: float, margin_mm: float, origin_px=(0, 0)) -> None:
@@ -1053,9 +1059,18 @@ def rectify(image: np.ndarray, detection: CardDetection, *, px_per_mm: float | N
     warped = cv2.copyTo(warped, valid.view(np.uint8))  # zero also the part-photo pixels along its border
 
     ignore = np.zeros((out_rows, out_cols), bool)
+    # Markers, ruler and text with a margin for their blur and the rectification's error; the hair field's
+    # thin outline with a narrow one, so that hairs laid close to it (long ones bend along it) are not cut.
+    boxes = _printed_boxes_mm(layout)
+    outline = _outline_boxes_mm(layout)
     _paint_boxes(
-        ignore, _printed_boxes_mm(layout), px_per_mm=px_per_mm, margin_mm=2.0, origin_px=(off_r, off_c)
+        ignore,
+        [b for b in boxes if b not in outline],
+        px_per_mm=px_per_mm,
+        margin_mm=_PRINT_MARGIN_MM,
+        origin_px=(off_r, off_c),
     )
+    _paint_boxes(ignore, outline, px_per_mm=px_per_mm, margin_mm=_OUTLINE_MARGIN_MM, origin_px=(off_r, off_c))
     b = _EDGE_BAND_MM
     w_mm, h_mm = layout.width_mm, layout.height_mm
     edges = [

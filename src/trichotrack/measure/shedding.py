@@ -19,15 +19,20 @@ Method, in order:
    smoothed centre lines in full-size pixels, widths from each hair's mean cross-profile in the full-size
    photo.
 
-The count is taken from the hair tips: every hair has two (a loop none), while a piece broken off at a
-crossing the tracing could not resolve has its ends at junctions and adds none. The number of traced
-centre lines (``len(hairs)``, ``params["n_traced"]``) can therefore exceed `hair_count` where crossings
-stayed unresolved. The interval widens with what could not be resolved: ends left at junctions (real
-tips of hairs lying on others, or not), short pieces (lint, or a faint hair broken up), close calls in
-joining gaps. A photo is not countable (with a plain sentence saying why) when hairs are clumped, the
-photo is blurred or over-exposed, the hairs are too faint to trace (or come out in short pieces), the
-hair and the surface are both light or both dark, the hairs are so tangled that more ends stop at
-junctions than end freely, or no hairs were found; its interval is then wide.
+The count is taken from the hair tips: every hair has two (a loop none). Only tips clear of every other
+hair are trusted: a faint hair broken where it crosses a strong one, or a piece the tracing could not follow
+through a crossing, leaves its ends beside another hair, and so do real tips that happen to lie there. Real
+tips lie beside another hair as often as any point of the surface does, so the clear tips are scaled up by
+the share of the surface clear of hairs, measured on the photo (and by no more than the ends that do lie
+beside a hair). The number of traced centre lines (``len(hairs)``, ``params["n_traced"]``) can therefore
+differ from `hair_count`. Pieces that are no hair are left out first: short ones that are neither long nor
+visibly thick (lint), short ones curled tighter than a hair lies and small closed rings (water droplets'
+rims), and, on a textured surface (a towel), pieces that wind at the scale of its loops. The interval
+widens with the sampling error of the scaled tip count, short pieces and close calls in joining gaps. A
+photo is not countable (with a plain sentence saying why) when hairs are clumped, the photo is blurred or
+over-exposed, the hairs are too faint to trace (or come out in short pieces), the hair and the surface are
+both light or both dark, the surface's texture breaks the hairs up, the hairs lie so close together that
+most tips are beside another hair, or no hairs were found; its interval is then wide.
 """
 
 from __future__ import annotations
@@ -55,7 +60,7 @@ __all__ = [
 ]
 
 ALGORITHM = "trichotrack.shedding"
-VERSION = "1.1"
+VERSION = "1.2"
 
 #: The wash-test cut-off: hairs shorter than this are "short" (telogen vs broken/vellus).
 SHORT_HAIR_MM = 30.0
@@ -74,18 +79,31 @@ DEFAULTS = {
     "level_cell_px": 32,
     "min_level": 0.4,  # the line response of unit white noise has a median of about 0.5
     "level_quantile": 0.5,  # the local noise level is this quantile of the line response (hairs are many)
-    "long_gap_px": 30.0,  # working px: faint stretches this long are bridged where the line goes on
+    "long_gap_px": 40.0,  # working px: faint stretches this long are bridged where the line goes on
     "min_extent_px": 10,  # components whose bounding box is smaller than this (working px) are dust
     "end_extension_px": 0.0,  # added to the length at each free end (the line filter reaches the tips)
     "min_length_mm": 5.0,  # shorter pieces count only when their width is resolved (lint is short too)
     "min_length_unscaled_px": 60.0,  # the same without a scale
+    "stark_exclusion_lum": 40.0,  # excluded pixels this far (0-255) from the surface's brightness: an edge
     "min_fragment_mm": 1.0,  # shorter pieces are never counted
     "min_length_px": 14.0,  # ... nor pieces shorter than this on the full-size photo
     "resolved_width_px": 6.0,  # a width this many full-size pixels is measured, not just blur and shadow
     "min_width_mm": 0.04,  # a short piece thinner than this is a fibre
     "min_elongation": 12.0,  # ... and a short piece is at least this many times longer than wide
-    "junction_tip_share": 0.05,  # share of hair ends left at junctions that are real tips (count)
-    "junction_tip_max": 0.35,  # ... at most (interval)
+    "tip_clear_px": 6.0,  # working px: a hair end with another hair this close is not a trusted tip ...
+    "tip_clear_widths": 2.0,  # ... nor with one this many hair widths away
+    "texture_min_pieces": 20,  # a surface is textured when more short pieces than this ...
+    "texture_piece_ratio": 1.0,  # ... and this many times the pieces long enough to be hairs are found
+    "texture_window_mm": 2.0,  # on it, a piece's chord over this stretch ...
+    "texture_window_widths": 12.0,  # (without a scale: this many hair widths)
+    "texture_min_straightness": 0.96,  # ... is at least this share of the arc (median along it), or it winds
+    "ring_max_mm": 15.0,  # a piece shorter than this ...
+    "ring_min_straightness": 0.9,  # ... winding tighter than this over 1.5 `texture_window_mm` is no hair
+    "ring_min_chord_share": 0.75,  # ... or curled so that its ends are closer than this share of its length
+    "min_loop_lengths": 6.0,  # a closed piece is a hair only when this many times `min_length_mm` long ...
+    "min_loop_straightness": 0.9,  # ... and no tighter than this (chord over arc across `texture_window_mm`)
+    "max_tip_cover": 0.45,  # hairs within that reach of this share of the surface: tips are mostly hidden
+    "count_sampling_z": 1.5,  # the interval's reach, in standard deviations of the scaled tip count
     "count_rel_spread": 0.08,  # relative spread of the count beyond what the tracing says (interval)
     "uncountable_low": 0.3,  # an uncountable photo's interval reaches at least this share of the estimate
     "uncountable_high": 5.0,  # ... and this multiple of it, plus ten
@@ -105,7 +123,6 @@ DEFAULTS = {
     "light_surface_lum": 190,  # light hair on a surface at least this bright (0-255) is not countable
     "dark_surface_lum": 70,  # dark hair on a surface at most this bright is not countable
     "max_short_share": 0.25,  # more short pieces than this share of the count: hairs broken up (faint)
-    "max_junction_end_ratio": 1.0,  # more ends at junctions than this many times the free tips: tangled
 }
 
 
@@ -361,7 +378,14 @@ def analyze_shedding(image, *, mm_per_px: float | None = None, ignore_mask=None,
     near_edge = _edge_zone(excluded_work, margin_px=margin)
     near_frame = _edge_zone(np.zeros_like(excluded_work), margin_px=margin)
     # The background estimate next to an excluded region (a black warp border) leaves a line along it.
-    outline_zone = _edge_zone(excluded_work, margin_px=2 * margin)
+    # Only where the excluded region looks unlike the surface (a black border, the table, printed markers):
+    # a region excluded for what it is, not for how it looks (the thin margin round a card's field outline,
+    # white paper), leaves no such line, and hairs are often laid along it.
+    lum_work = work.mean(axis=2, dtype=np.float32)
+    surface_lum_work = float(np.median(lum_work[~excluded_work])) if (~excluded_work).any() else 0.0
+    stark = excluded_work & (np.abs(lum_work - np.float32(surface_lum_work)) > p["stark_exclusion_lum"])
+    outline_zone = _edge_zone(stark, margin_px=2 * margin)
+    del lum_work, stark
     candidates = []
     for path, closed, at_junction, n_cross, snr in zip(
         traced.paths, traced.closed, traced.ends_at_junction, traced.crossings, path_snr, strict=True
@@ -382,28 +406,84 @@ def analyze_shedding(image, *, mm_per_px: float | None = None, ignore_mask=None,
                 at_frame |= bool(near_frame[r, c])
         # A piece cut by the photo's frame is reported (flagged), even when little of it shows.
         if length >= (0.5 * floor_px if at_frame else floor_px):
-            candidates.append((full, length, touches, at_frame, n_cross, closed, at_junction, snr))
+            candidates.append((full, length, touches, at_frame, n_cross, closed, at_junction, snr, smooth))
 
     widths, (edge_px, profile_w_px) = _cross_profiles(
         rgb, [h[0] for h in candidates], info, factor=factor, width_est=width_est
     )
-    hairs = []
-    n_fragments = 0
-    n_open_ends = n_junction_ends = n_closed = 0
-    resolved_flags = []
-    hair_ends = []
-    snrs = []
-    for (full, length, touches, at_frame, n_cross, closed, at_junction, snr), width in zip(
-        candidates, widths, strict=True
-    ):
+    resolved_all, long_enough = [], []
+    for (_full, length, _t, at_frame, *_rest), width in zip(candidates, widths, strict=True):
         # Lint and fibres are short too: a short piece counts only when it is visibly as thick as a hair.
         resolved = bool(np.isfinite(width) and width >= p["resolved_width_px"])
         if mm_per_px is not None:
             resolved = resolved and width * mm_per_px >= p["min_width_mm"]
         # ... and is a line, not a speck of dust: many times longer than wide.
         resolved = resolved and length >= p["min_elongation"] * width
-        if length < (0.5 * full_px if at_frame else full_px) and not resolved:
+        resolved_all.append(resolved)
+        long_enough.append(resolved or length >= (0.5 * full_px if at_frame else full_px))
+    # A textured surface (a towel's loops) breaks into more short line pieces than there are pieces long
+    # enough to be hairs; the longer ones it leaves wind at the scale of its loops, where a hair lying on a
+    # surface is smooth. There, pieces that wind are not counted.
+    n_short_pieces_all = len(long_enough) - sum(long_enough)
+    textured = n_short_pieces_all > max(p["texture_min_pieces"], p["texture_piece_ratio"] * sum(long_enough))
+    wind_px = (
+        p["texture_window_mm"] / mm_per_px
+        if mm_per_px is not None
+        else p["texture_window_widths"] * hair_w * factor
+    )
+    hairs = []
+    n_fragments = 0
+    n_texture = 0
+    n_open_ends = n_junction_ends = n_closed = 0
+    resolved_flags = []
+    hair_ends = []
+    snrs = []
+    kept_work = []  # (working-scale centre line, closed) of each hair kept
+    for (
+        full,
+        length,
+        touches,
+        _at_frame,
+        n_cross,
+        closed,
+        at_junction,
+        snr,
+        smooth,
+    ), width, resolved, keep in zip(candidates, widths, resolved_all, long_enough, strict=True):
+        if not keep:
             n_fragments += 1
+            continue
+        ring_like = _straightness(full, window_px=1.5 * wind_px, short_ok=True) < p["ring_min_straightness"]
+        if not closed:
+            chord = float(np.hypot(*(full[-1] - full[0])))
+            ring_like |= chord < p["ring_min_chord_share"] * length
+        # (Not a piece whose width is resolved, as on a scan: a snippet of a tightly curled hair.)
+        if (
+            not resolved
+            and length < p["ring_max_mm"] / (mm_per_px or 1.0) * (1.0 if mm_per_px else wind_px / 2.0)
+            and ring_like
+        ):
+            # A short piece curled tighter than a hair lies: the rim of a water droplet, a speck's outline.
+            n_fragments += 1
+            continue
+        if (
+            closed
+            and not resolved
+            and (
+                length < p["min_loop_lengths"] * full_px
+                or _straightness(full, window_px=wind_px) < p["min_loop_straightness"]
+            )
+        ):
+            # A small tight ring is the rim of a water droplet or a speck, not a hair that closes on itself.
+            n_fragments += 1
+            continue
+        if (
+            textured
+            and not resolved
+            and _straightness(full, window_px=wind_px) < p["texture_min_straightness"]
+        ):
+            n_fragments += 1
+            n_texture += 1
             continue
         resolved_flags.append(resolved)
         open_ends = 0 if closed else 2 - int(at_junction[0]) - int(at_junction[1])
@@ -411,6 +491,7 @@ def analyze_shedding(image, *, mm_per_px: float | None = None, ignore_mask=None,
         n_junction_ends += 0 if closed else 2 - open_ends
         n_closed += int(closed)
         hair_ends.append(open_ends)
+        kept_work.append((smooth, closed))
         snrs.append((snr, length))
         hairs.append(
             Hair(
@@ -468,12 +549,25 @@ def analyze_shedding(image, *, mm_per_px: float | None = None, ignore_mask=None,
         )
     if not hairs and not n_clumps:
         problems.append("No hairs were found.")
+    if hairs and textured:
+        # Winding pieces are left out, but the texture also breaks the hairs themselves into pieces.
+        problems.append(
+            "The surface's texture breaks the hairs up so that they cannot be counted reliably; lay them on"
+            " the card or on plain paper."
+        )
 
-    # --- the count, from hair tips: every hair has two (a loop none), a piece broken off at an unresolved
-    # crossing adds none, so the count does not grow with the tangle's junctions the way pieces do.
-    # Some hairs do end on another hair; a share `junction_tip_share` of the ends left at junctions are
-    # counted as tips.
-    estimate = n_open_ends / 2 + p["junction_tip_share"] * n_junction_ends / 2 + n_closed
+    # --- the count, from hair tips: every hair has two (a loop none). Only tips lying clear of every other
+    # hair are trusted: a hair broken where it crosses another (a faint hair fades next to a strong one)
+    # leaves ends beside that hair, and so does a piece the tracing could not follow through a crossing.
+    # A real tip lies beside another hair as often as any point of the surface does, so the clear tips are
+    # scaled up by the share of the surface clear of hairs, measured on the photo itself.
+    tip_radius = max(p["tip_clear_px"], p["tip_clear_widths"] * hair_w)
+    n_clear_ends, cover, _both_clear = _clear_tips(kept_work, excluded_work, radius_px=tip_radius)
+    # (... but never by more than the ends that do lie beside another hair: in a sparse photo all are clear.)
+    n_ends = 2 * sum(1 for _path, closed in kept_work if not closed)
+    hidden = min(n_clear_ends * cover / max(1.0 - cover, 0.05), n_ends - n_clear_ends)
+    tip_count = n_clear_ends + hidden
+    estimate = tip_count / 2 + n_closed
     count = max(round(estimate), 1) if hairs else 0
     unc_len_px = full_px * p["uncertain_length_mm"] / p["min_length_mm"]
     n_short = sum(
@@ -481,16 +575,14 @@ def analyze_shedding(image, *, mm_per_px: float | None = None, ignore_mask=None,
         for h, resolved in zip(hairs, resolved_flags, strict=True)
         if h.length_px < unc_len_px and not resolved
     )
-    # Downward: gaps in faint hairs (two false tips each) and short pieces; upward: junction ends that are
-    # real tips, and close ends that may be one hair's gap or two hairs.
-    spread = p["count_rel_spread"] * estimate + 1.0
+    # The scaled tip count varies as a binomial share of the tips does (its standard deviation, in hairs,
+    # is sqrt(tips * cover / (1 - cover)) / 2); beyond that: gaps in faint hairs (two false tips each) and
+    # short pieces downward, close ends that may be one hair's gap or two hairs upward.
+    sampling = math.sqrt(max(tip_count, 0.0) * cover / max(1.0 - cover, 0.05)) / 2
+    spread = p["count_rel_spread"] * estimate + 1.0 + p["count_sampling_z"] * sampling
     # (A short piece may be a short hair, lint, or a stretch of a faint hair between two gaps.)
-    down = spread + n_short + 0.5 * traced.n_weak_joins + p["junction_tip_share"] * n_junction_ends / 2
-    up = (
-        spread
-        + (p["junction_tip_max"] - p["junction_tip_share"]) * n_junction_ends / 2
-        + 0.5 * traced.n_near_misses
-    )
+    down = spread + n_short + 0.5 * traced.n_weak_joins
+    up = spread + 0.5 * traced.n_near_misses
     count_low = max(0, math.floor(estimate - down)) if hairs else 0
     count_high = math.ceil(estimate + up) if hairs else 0
     if n_clumps:
@@ -507,12 +599,12 @@ def analyze_shedding(image, *, mm_per_px: float | None = None, ignore_mask=None,
         whole_short = sum(
             1 for h, ends in zip(hairs, hair_ends, strict=True) if ends == 2 and h.length_mm < SHORT_HAIR_MM
         )
-        short_fraction = float(min(1.0, whole_short / max(estimate, 1.0)))
+        short_fraction = float(min(1.0, whole_short / max(count, 1)))
 
     crossings_rc = (traced.crossings_rc + 0.5) * factor - 0.5
-    # The count rests on the tips. Where more hair ends stop at junctions (tips lying on other hairs, or
-    # pieces of hairs the tracing could not follow through a crossing) than end freely, it is guesswork.
-    tangled = bool(hairs) and not n_clumps and n_junction_ends > p["max_junction_end_ratio"] * n_open_ends
+    # The count rests on the tips clear of other hairs. Where hairs lie so close that most of the surface is
+    # next to one, few tips are clear and the count is guesswork.
+    tangled = bool(hairs) and not n_clumps and cover > p["max_tip_cover"]
     if tangled:
         problems.append(
             "Too many hairs lie across one another to count them reliably; spread them out so fewer cross."
@@ -525,6 +617,7 @@ def analyze_shedding(image, *, mm_per_px: float | None = None, ignore_mask=None,
         and not faint
         and not unsuited
         and not tangled
+        and not textured
     )
     if hairs and not countable:
         # What made the photo uncountable (blur, glare, faint hairs, a clump, a tangle) hides or breaks up
@@ -545,8 +638,12 @@ def analyze_shedding(image, *, mm_per_px: float | None = None, ignore_mask=None,
         "n_near_misses": traced.n_near_misses,
         "n_short": n_short,
         "n_fragments": n_fragments,
+        "textured": bool(textured),
+        "n_texture_pieces": n_texture,
         "n_open_ends": n_open_ends,
         "n_junction_ends": n_junction_ends,
+        "n_clear_ends": n_clear_ends,
+        "tip_cover": round(float(cover), 4),
         "n_traced": len(hairs),
         "polarity": int(polarity),
         "surface_lum": round(surface_lum, 1),
@@ -570,6 +667,73 @@ def analyze_shedding(image, *, mm_per_px: float | None = None, ignore_mask=None,
         version=VERSION,
         params=params,
     )
+
+
+def _straightness(path, *, window_px, short_ok=False):
+    """Median over a piece of chord / arc across stretches of `window_px`: 1 on a line, about 0.99 on a hair
+    curled to a 3-mm radius over 2 mm, lower on a towel's loops. NaN (not judged) on a piece under two
+    windows long, unless `short_ok`: then over half its length."""
+    seg = np.hypot(*np.diff(path, axis=0).T)
+    arc = np.r_[0, np.cumsum(seg)]
+    if arc[-1] < 2 * window_px:
+        if not short_ok or arc[-1] < 4:
+            return float("nan")
+        window_px = arc[-1] / 2  # (a short piece: over half its length)
+    s = np.arange(0, arc[-1] - window_px, window_px / 4)
+    a = np.stack([np.interp(s, arc, path[:, 0]), np.interp(s, arc, path[:, 1])], axis=1)
+    b = np.stack(
+        [np.interp(s + window_px, arc, path[:, 0]), np.interp(s + window_px, arc, path[:, 1])], axis=1
+    )
+    return float(np.median(np.hypot(*(b - a).T) / window_px))
+
+
+def _clear_tips(paths, excluded, *, radius_px):
+    """Hair ends with no other hair within `radius_px`, and the share of the surface that close to a hair.
+
+    Parameters
+    ----------
+    paths : list of ((K, 2) ndarray, bool)
+        Working-scale centre lines and whether each is closed (a loop has no ends).
+    excluded : (M, N) ndarray of bool
+        Not the surface: left out of the share.
+
+    Returns
+    -------
+    n_clear : int
+    cover : float
+        Share of the surface within `radius_px` of a hair: the chance that a tip lies beside another hair
+        by chance.
+    """
+    rows, cols = excluded.shape
+    labels = np.zeros((rows, cols), np.int32)
+    for k, (path, _closed) in enumerate(paths, start=1):
+        pts = np.round(path[:, ::-1]).astype(np.int32).reshape(-1, 1, 2)
+        cv2.polylines(labels, [pts], False, k, 1)
+    r = max(1, round(radius_px))
+    disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
+    near = cv2.dilate((labels > 0).astype(np.uint8), disc) > 0
+    surface = ~excluded
+    cover = float(near[surface].mean()) if surface.any() else 0.0
+    inside = disc > 0
+    n_clear = 0
+    clear_both = []
+    for k, (path, closed) in enumerate(paths, start=1):
+        clear_both.append(not closed)
+        if closed:
+            continue
+        for end in (path[0], path[-1]):
+            rr, cc = round(float(end[0])), round(float(end[1]))
+            r0, c0 = max(rr - r, 0), max(cc - r, 0)
+            window = labels[r0 : rr + r + 1, c0 : cc + r + 1]
+            mask = inside[
+                r0 - (rr - r) : r0 - (rr - r) + window.shape[0],
+                c0 - (cc - r) : c0 - (cc - r) + window.shape[1],
+            ]
+            values = window[mask]
+            clear = not np.any((values > 0) & (values != k))
+            n_clear += int(clear)
+            clear_both[-1] &= clear
+    return n_clear, cover, clear_both
 
 
 def _prepare(rgb, factor):

@@ -378,6 +378,9 @@ def trace_skeleton(
     is_junction = np.zeros(n_nodes, bool)
     is_junction[:n_clusters] = True
     lengths, end_dirs = _lengths_and_directions(br_pts, skip=skip, span=span)
+    # Where a faint hair fades out and comes back, the last pixels of the skeleton hook sideways: the
+    # direction across a gap is taken from further in.
+    _, gap_dirs = _lengths_and_directions(br_pts, skip=skip + 3, span=span)
 
     # --- drop short spurs (junction to free end) and tiny isolated bits.
     alive = []
@@ -536,36 +539,32 @@ def trace_skeleton(
     n_near = 0
     if len(free) >= 2:
         tips = np.array([oriented(b, e)[0] for b, e in free])
+        # The geometry of a gap is judged from a few pixels in from each tip, past a hook the skeleton makes
+        # where the hair fades (the tips themselves still set the distance).
+        hook = skip + 3
+        inner = np.array([oriented(b, e)[min(hook, len(br_pts[b]) - 1)] for b, e in free])
         tree = cKDTree(tips)
-        cand = []
         reach = gap_px if support is None else max(gap_px, long_gap_px)
-        for i, j in tree.query_pairs(reach):
-            (bi, _ei), (bj, _ej) = free[i], free[j]
-            if (bi == bj and lengths[bi] < 4 * gap_px) or free_zone[i] == free_zone[j]:
-                continue
-            gap = tips[j] - tips[i]
-            dist = float(np.hypot(*gap))
-            di, dj = directions[free[i]], directions[free[j]]
-            if dist > 0:
-                unit = gap / dist
-                dev = max(
-                    np.degrees(np.arccos(np.clip(di @ unit, -1, 1))),
-                    np.degrees(np.arccos(np.clip(-(dj @ unit), -1, 1))),
-                )
-            else:
-                dev = _turn_deg(di, dj)
-            dev = max(dev, _turn_deg(di, dj))
-            if dist > gap_px:
-                # A long gap is bridged only along a straight, faint line: the hair is there, under the
-                # detection threshold.
-                if dev > 20.0 or _mean_along(support, tips[i], tips[j]) < min_support:
-                    continue
-                cand.append((1.0 + dist / reach + dev / 35.0, i, j, dist, dev))
-                continue
-            if dev <= 35.0:
-                cand.append((dist / gap_px + dev / 35.0, i, j, dist, dev))
-            elif dist < 0.5 * gap_px:
-                n_near += 1
+        cand = _gap_candidates(
+            tree.query_pairs(reach, output_type="ndarray"),
+            tips=tips,
+            inner=inner,
+            dirs=np.array([gap_dirs[b, e] for b, e in free]).reshape(-1, 2),
+            branch=np.array([b for b, _e in free]),
+            branch_length=np.asarray(lengths, float),
+            zone=np.asarray(free_zone),
+            gap_px=gap_px,
+            reach=reach,
+        )
+        n_near += cand.pop()
+        # A long gap is bridged only along a straight line where the hair goes on, faint, under the
+        # detection threshold; where it does not (a dark hair's sheen, a light hair's faint stretch), only
+        # ends that point straight at each other are joined.
+        cand = [
+            c
+            for c in cand
+            if c[4] <= 10.0 or c[3] <= gap_px or _mean_along(support, tips[c[1]], tips[c[2]]) >= min_support
+        ]
         cand.sort()
         used = set()
         for _, i, j, dist, dev in cand:
@@ -673,6 +672,59 @@ def trace_skeleton(
         n_weak_joins=n_weak,
         n_near_misses=n_near,
     )
+
+
+def _gap_candidates(pairs, *, tips, inner, dirs, branch, branch_length, zone, gap_px, reach):
+    """Pairs of free ends that may be one hair across a gap, all pairs at once.
+
+    A short gap (up to `gap_px`): the ends turn little into each other and each lies close to the other's
+    line, judged from a few pixels in (`inner`), past the hook a fading skeleton makes; its offset across
+    that line, not the angle, which a pixel's offset at close range would make large. A longer gap (up to
+    `reach`): the ends point at each other within 20 degrees (the caller checks the line between them).
+
+    Returns
+    -------
+    list
+        ``(score, i, j, dist, deviation_deg)`` per candidate, then, last, the number of near misses (ends
+        closer than half a short gap that do not qualify).
+    """
+    pairs = np.asarray(pairs, np.int64).reshape(-1, 2)
+    i, j = pairs[:, 0], pairs[:, 1]
+    same = (branch[i] == branch[j]) & (branch_length[branch[i]] < 4 * gap_px)
+    keep = ~same & (zone[i] != zone[j])
+    i, j = i[keep], j[keep]
+    di, dj = dirs[i], dirs[j]
+    gap = tips[j] - tips[i]
+    dist = np.hypot(gap[:, 0], gap[:, 1])
+    span = inner[j] - inner[i]
+    span_len = np.hypot(span[:, 0], span[:, 1])
+    turn = np.degrees(np.arccos(np.clip(-(di * dj).sum(axis=1), -1.0, 1.0)))
+    offset = np.maximum(
+        np.abs(di[:, 0] * span[:, 1] - di[:, 1] * span[:, 0]),
+        np.abs(dj[:, 0] * span[:, 1] - dj[:, 1] * span[:, 0]),
+    )
+    forward = ((di * span).sum(axis=1) > 0) & ((dj * span).sum(axis=1) < 0)
+    short = dist <= gap_px
+    ok_short = short & (turn <= 35.0) & forward & (offset <= np.maximum(3.0, 0.3 * span_len))
+    n_near = int((short & ~ok_short & (dist < 0.5 * gap_px)).sum())
+    unit = gap / np.maximum(dist, 1e-9)[:, None]
+    dev = np.maximum.reduce(
+        [
+            np.degrees(np.arccos(np.clip((di * unit).sum(axis=1), -1.0, 1.0))),
+            np.degrees(np.arccos(np.clip(-(dj * unit).sum(axis=1), -1.0, 1.0))),
+            turn,
+        ]
+    )
+    ok_long = ~short & (dev <= 20.0)
+    cand = [
+        (float(d / gap_px + t / 35.0), int(a), int(b), float(d), float(t))
+        for a, b, d, t in zip(i[ok_short], j[ok_short], dist[ok_short], turn[ok_short], strict=True)
+    ]
+    cand += [
+        (float(1.0 + d / reach + v / 35.0), int(a), int(b), float(d), float(v))
+        for a, b, d, v in zip(i[ok_long], j[ok_long], dist[ok_long], dev[ok_long], strict=True)
+    ]
+    return [*cand, n_near]
 
 
 def _extend_tip(path, support, max_px, min_support, share=0.5):
