@@ -91,6 +91,9 @@ def remeasure(*, all_photos: bool = False, enqueue: bool = False) -> int:
 
 
 WATCHDOG_SECONDS = 60
+# The worker `serve` starts (after `python -m django`): every queue, polled every 0.25 s, measurement cores
+# preloaded (photos' photo_worker command; bench/photo_latency.py starts the same).
+WORKER_ARGS = ("photo_worker", "--queue-name", "*")
 
 
 def _watchdog_loop(stop: threading.Event, interval: float = WATCHDOG_SECONDS) -> None:
@@ -129,9 +132,7 @@ def serve(*, port: int = 8000) -> int:
     if not Clinic.objects.exists():
         demo.load()
         print("Empty database: demo data loaded.")
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "django", "db_worker", "--queue-name", "*"], env=os.environ.copy()
-    )
+    worker = subprocess.Popen([sys.executable, "-m", "django", *WORKER_ARGS], env=os.environ.copy())
     stop_watchdog = threading.Event()
     threading.Thread(target=_watchdog_loop, args=(stop_watchdog,), name="watchdog", daemon=True).start()
     # `kill` and service managers send SIGTERM: stop the same way as Ctrl-C, so the worker is stopped too.

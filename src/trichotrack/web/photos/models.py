@@ -162,6 +162,9 @@ class Photo(models.Model):
     original_format = models.CharField(max_length=10, editable=False)  # jpeg, png, heic
     original_bytes = models.PositiveIntegerField(editable=False)
     derived = models.FileField(max_length=200, editable=False)
+    # SHA-256 of the derived copy, taken at upload (exports cite it without reading every file again);
+    # empty for a photo whose derived file was missing when the field was added (migration 0003).
+    derived_sha256 = models.CharField(max_length=64, blank=True, editable=False)
     width_px = models.PositiveIntegerField(editable=False)
     height_px = models.PositiveIntegerField(editable=False)
     # Measured on the derived copy when the photo is stored: for the comparability verdict.

@@ -1,6 +1,7 @@
 """Photo business rules: storing uploads, requesting and running measurements, corrections, pairs."""
 
 import datetime as dt
+import hashlib
 import logging
 import uuid
 from functools import partial
@@ -105,9 +106,8 @@ def store_photos(
                 ext = {"jpeg": "jpg", "png": "png", "heic": "heic"}[upload.format]
                 original = default_storage.save(f"photos/originals/{key}.{ext}", ContentFile(upload.data))
                 stored.append(original)
-                derived = default_storage.save(
-                    f"photos/derived/{key}.jpg", ContentFile(analysis.derived_jpeg(upload.image))
-                )
+                derived_bytes = analysis.derived_jpeg(upload.image)
+                derived = default_storage.save(f"photos/derived/{key}.jpg", ContentFile(derived_bytes))
                 stored.append(derived)
                 quality = analysis.quality_measures(upload.image)
                 photo = Photo.objects.create(
@@ -124,6 +124,7 @@ def store_photos(
                     original_format=upload.format,
                     original_bytes=len(upload.data),
                     derived=derived,
+                    derived_sha256=hashlib.sha256(derived_bytes).hexdigest(),
                     width_px=upload.image.shape[1],
                     height_px=upload.image.shape[0],
                     mean_brightness=quality["mean_brightness"],
@@ -213,7 +214,9 @@ def run_measurement(photo_id: int, request_no: int, *, worker: str = "") -> str:
             audit.record(None, "photo.measure_failed", photo, data={"error": photo.measure_error})
             return "failed"
         key = uuid.uuid4().hex
-        overlay = default_storage.save(f"photos/overlays/{key}.png", ContentFile(result.overlay_png))
+        overlay = default_storage.save(
+            f"photos/overlays/{key}.{result.overlay_ext}", ContentFile(result.overlay)
+        )
         try:
             measurement = Measurement.objects.create(
                 photo=photo, request_no=request_no, overlay=overlay, worker=worker[:100], **result.fields

@@ -32,7 +32,7 @@ def test_serve_migrates_loads_demo_runs_worker_and_stops_it(data_dir, capsys):
         assert commands.serve(port=8123) == 0
     assert (data_dir / "media").is_dir()
     assert (data_dir / "secret_key").stat().st_mode & 0o777 == 0o600
-    assert popen.call_args.args[0][1:4] == ["-m", "django", "db_worker"]
+    assert popen.call_args.args[0][1:4] == ["-m", "django", "photo_worker"]
     assert waitress_serve.call_args.kwargs["port"] == 8123
     worker.terminate.assert_called_once()
     out = capsys.readouterr().out

@@ -47,7 +47,7 @@ class TrichoscopyTest(PhotoTestCase):
         assert photo.mm_per_px == pytest.approx(3.6 / 320)
         assert m.kind == MeasurementKind.TRICHOSCOPY
         assert (m.algorithm, m.version) == (trichoscopy_core.ALGORITHM, trichoscopy_core.VERSION)
-        assert m.params and m.overlay.name.endswith(".png")
+        assert m.params and m.overlay.name.endswith(".jpg")
         core = analysis.measure_trichoscopy_photo(data, mm_per_px=photo.mm_per_px).fields
         assert (m.hair_count, m.count_low, m.count_high) == (
             core["hair_count"],
@@ -118,7 +118,7 @@ class GlobalViewTest(PhotoTestCase):
         low, high = m.scalp_fraction_interval
         assert low == pytest.approx(max(m.scalp_visible_fraction - 1.96 * SCALP_FRACTION_SD, 0))
         assert high == pytest.approx(min(m.scalp_visible_fraction + 1.96 * SCALP_FRACTION_SD, 1))
-        assert m.overlay.name.endswith(".png")
+        assert m.overlay.name.endswith(".jpg")
         assert self.client.get(reverse("photos:image", args=[photo.pk, "overlay"])).status_code == 200
         status = self.client.get(reverse("photos:status", args=[photo.pk])).json()
         assert status["kind"] == "scalp" and status["hair_count"] is None

@@ -48,7 +48,7 @@ class MeasurementTest(PhotoTestCase):
         assert m.version
         assert m.params
         assert m.report["hair_count"] == m.hair_count
-        assert m.overlay.name.endswith(".png")
+        assert m.overlay.name.endswith(".jpg")
         assert (m.analysed_width_px, m.analysed_height_px) == (400, 300)
         assert AuditEvent.objects.filter(action="photo.measured", target_id=str(photo.pk)).exists()
 

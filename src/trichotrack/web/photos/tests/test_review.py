@@ -30,6 +30,19 @@ class ReviewTest(PhotoTestCase):
         assert 'id="correction-data"' in html
         assert "photos.js" in html
         overlay = self.client.get(reverse("photos:image", args=[self.photo.pk, "overlay"]))
+        assert overlay["Content-Type"] == "image/jpeg"
+        assert overlay.content.startswith(b"\xff\xd8\xff")
+
+    def test_an_overlay_stored_as_png_before_the_switch_to_jpeg_is_still_served_as_png(self):
+        from django.core.files.base import ContentFile
+        from django.core.files.storage import default_storage
+
+        self.m.overlay = default_storage.save(
+            "photos/overlays/old.png", ContentFile(files.png(files.asymmetric()))
+        )
+        self.m.save(update_fields=["overlay"])
+        self.login(self.alice)
+        overlay = self.client.get(reverse("photos:image", args=[self.photo.pk, "overlay"]))
         assert overlay["Content-Type"] == "image/png"
         assert overlay.content.startswith(b"\x89PNG")
 

@@ -144,7 +144,8 @@ class PortalUploadTest(PhotoTestCase):
         assert reverse("portal:image", args=[photo.pk, "overlay"]) in page
         assert self.client.get(reverse("portal:status", args=[photo.pk])).json()["hair_count"] == count
         overlay = self.client.get(reverse("portal:image", args=[photo.pk, "overlay"]))
-        assert overlay.content.startswith(b"\x89PNG")
+        assert overlay["Content-Type"] == "image/jpeg"
+        assert overlay.content.startswith(b"\xff\xd8\xff")
         history = self.client.get(reverse("portal:history")).content.decode()
         assert 'class="count"' in history
         assert "27.9" in history

@@ -5,6 +5,7 @@
 
 (function () {
   // 1. Status: poll the JSON endpoint until the measurement is done or failed, then reload to show it.
+  // Every 0.5 s (a status answer is one small query): part of the upload-to-result time, bench/photo_latency.py.
   const box = document.querySelector("[data-status-url]");
   if (box && box.dataset.finished !== "1") {
     const label = box.querySelector(".status-label");
@@ -14,7 +15,7 @@
         const response = await fetch(box.dataset.statusUrl, { headers: { Accept: "application/json" } });
         if (response.ok) {
           const s = await response.json();
-          label.textContent = s.label;
+          label.textContent = s.finished && s.summary ? `${s.label}: ${s.summary}` : s.label;
           bar.value = s.progress;
           if (s.finished) {
             window.location.reload();
@@ -24,9 +25,9 @@
       } catch (e) {
         /* a network hiccup: try again */
       }
-      window.setTimeout(poll, 700);
+      window.setTimeout(poll, 500);
     };
-    window.setTimeout(poll, 500);
+    window.setTimeout(poll, 300);
   }
 
   // 2. Correction: click a hair to mark it false (removed), click elsewhere to add a missed hair.
@@ -216,6 +217,6 @@
       }
       window.setTimeout(pollAll, 1000);
     };
-    window.setTimeout(pollAll, 700);
+    window.setTimeout(pollAll, 500);
   }
 })();
