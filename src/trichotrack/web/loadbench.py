@@ -6,7 +6,10 @@ patient pages of a clinic with many patients; prints p50/p95/max per page as a M
 
 The timed loop starts once every user has signed in. With the default --think-ms 0 each user asks for the
 next page as soon as the last one arrived (a closed loop): a stress test in which the latency is mostly
-time spent queueing for the CPU, not the time one page takes.
+time spent queueing for the CPU, not the time one page takes. It also prints the server's CPU time per
+request (Linux: /proc of the web server process and its children; PostgreSQL's own processes not counted):
+it moves less than the latencies when other work shares the machine, which helps to compare two versions
+run one after the other on a busy machine.
 
 It makes its own data folder (or database, for PostgreSQL) and a clinic of synthetic patients, runs the app
 with the server of ``trichotrack serve`` (trichotrack.web.server: waitress, 8 threads, 1 process unless told
@@ -14,6 +17,7 @@ otherwise) in a subprocess, and signs in through the login form.
 """
 
 import argparse
+import collections
 import datetime as dt
 import http.client
 import os
@@ -114,6 +118,22 @@ class Client:
             raise RuntimeError(f"login of {username} failed: {status}")
 
 
+def server_cpu_seconds(pid: int) -> float | None:
+    """CPU time (user + system) used so far by the server process and its live children (Linux /proc), so
+    that a run can say what one page costs the server whatever else shares the machine; None elsewhere."""
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as f:
+            pids = [pid, *map(int, f.read().split())]
+        total = 0
+        for p in pids:
+            with open(f"/proc/{p}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
+        return total / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError):
+        return None
+
+
 def run(args) -> str:
     data_dir = args.data_dir or tempfile.mkdtemp(prefix="trichotrack-bench-")
     os.environ["TRICHOTRACK_DATA_DIR"] = data_dir
@@ -155,8 +175,13 @@ def run(args) -> str:
         lock = threading.Lock()
 
         # Everyone signs in first (a password hash is slow on purpose), then the timed loop starts together.
-        started = threading.Barrier(args.users, action=lambda: clock.append(time.perf_counter()))
+        def start_clock():
+            clock.append(time.perf_counter())
+            cpu.append((server_cpu_seconds(server.pid), time.process_time()))
+
+        started = threading.Barrier(args.users, action=start_clock)
         clock: list[float] = []
+        cpu: list[tuple[float | None, float]] = []
 
         def user(i):
             client = Client(args.port)
@@ -187,16 +212,28 @@ def run(args) -> str:
         for t in threads:
             t.join()
         wall = time.perf_counter() - clock[0]
+        cpu.append((server_cpu_seconds(server.pid), time.process_time()))
     finally:
         server.terminate()
         server.wait(timeout=10)
     backend = "PostgreSQL" if args.database_url else "SQLite"
+    n_requests = sum(map(len, times.values()))
+    (server_before, client_before), (server_after, client_after) = cpu
+    server_ms = (
+        f"{1000 * (server_after - server_before) / n_requests:.1f} ms"
+        if server_before is not None and server_after is not None
+        else "unknown"
+    )
     lines = [
         f"{backend}: {args.users} signed-in users × {args.rounds} rounds, {args.patients} patients, "
         f"server {args.processes} process(es) × {args.threads} threads, "
         f"think time {args.think_ms} ms, "
-        f"{sum(map(len, times.values()))} requests in {wall:.1f} s, {len(errors)} errors",
+        f"{n_requests} requests in {wall:.1f} s, {len(errors)} errors",
+        f"CPU per request: server {server_ms}, "
+        f"load generator {1000 * (client_after - client_before) / n_requests:.1f} ms "
+        f"(load average {os.getloadavg()[0]:.1f})",
         "",
+        *([f"Errors (page, status): {dict(collections.Counter(errors))}", ""] if errors else []),
         "| page | n | p50 ms | p95 ms | max ms |",
         "|---|---|---|---|---|",
     ]

@@ -5,6 +5,7 @@ so the analysis is computed here and the patients view needs no change.
 """
 
 from django import template
+from django.db.models import QuerySet
 
 from trichotrack.evidence import CODES, VERDICTS
 
@@ -110,8 +111,40 @@ def weeks(days):
     return "—" if days is None else f"{days / 7:.0f}"
 
 
+def _share_loaded_rows(context, patient) -> None:
+    """Let the panel read the patient's procedures, medications and adverse events from the querysets the
+    patient page has already put in its context (it shows them too), instead of querying each a second time.
+
+    Only rows that are certainly this patient's are shared: the page's own ``patient`` object, and querysets
+    of its related managers (``patient.medications.all()``) or a non-empty list of its procedures. The page's
+    later loops over the same querysets then need no query either.
+    """
+    if context.get("patient") is not patient or patient.pk is None:
+        return
+    cache = patient.__dict__.setdefault("_prefetched_objects_cache", {})
+    for name in ("procedures", "medications", "adverse_events"):
+        rows = context.get(name)
+        manager = getattr(patient, name)
+        if name in cache or rows is None:
+            continue
+        if isinstance(rows, QuerySet):
+            if rows.model is not manager.model or rows._hints.get("instance") is not patient:
+                continue
+            rows._fetch_all()
+            cache[name] = rows
+        elif isinstance(rows, list) and all(
+            isinstance(row, manager.model) and row.patient_id == patient.pk for row in rows
+        ):
+            if not rows:
+                continue  # an empty list proves nothing about where it came from: ask the database
+            queryset = manager.all()
+            queryset._result_cache, queryset._prefetch_done = rows, True
+            cache[name] = queryset
+
+
 @register.inclusion_tag("reports/evidence_panel.html", takes_context=True)
 def evidence_panel(context, patient):
+    _share_loaded_rows(context, patient)
     record, analyses = evidence.patient_analyses(patient)
     membership = context.get("membership")
     return {
