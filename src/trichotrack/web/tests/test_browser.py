@@ -186,7 +186,9 @@ def test_new_patient_consent_and_procedure_blocked_then_saved(page, clinic, sett
 
 
 def fill_procedure(page):
-    harvest = (timezone.localtime() - dt.timedelta(hours=3)).strftime("%Y-%m-%dT%H:%M")
+    # Today, after the consent just signed: 3 h ago, or midnight when that would be yesterday.
+    now = timezone.localtime()
+    harvest = max(now - dt.timedelta(hours=3), now.replace(hour=0, minute=0)).strftime("%Y-%m-%dT%H:%M")
     page.get_by_label("Jurisdiction").fill("US, California")
     page.locator("#id_pathway").select_option("ethics_study")
     page.get_by_label("IRB / ethics approval number").fill("IRB-1")

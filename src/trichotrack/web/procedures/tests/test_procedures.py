@@ -37,8 +37,12 @@ class ProcedureGateTest(BaseTestCase):
         from trichotrack.web.consent.services import withdraw_consent
 
         self.clear_screen()
-        consent = self.give_treatment_consent()
+        consent = self.give_treatment_consent(given_at=timezone.now() - dt.timedelta(days=3))
         withdraw_consent(consent, user=self.bob, reason="Patient request")
+        # Withdrawn before the procedure's day, whatever the time of day the test runs at
+        # (the form's harvest, 5 h ago, is yesterday shortly after midnight).
+        consent.withdrawn_at = timezone.now() - dt.timedelta(days=2)
+        consent.save(update_fields=["withdrawn_at"])
         response = self.post()
         assert "The patient withdrew treatment consent." in response.context["problems"]
         self.assert_nothing_saved()
