@@ -10,6 +10,8 @@ import pytest
 from trichotrack.measure.scalp import (
     VIEWS,
     ScalpResult,
+    _mirror_symmetry_difference,
+    _narrowing_downwards,
     find_head,
     find_orientation,
     measure_scalp,
@@ -128,6 +130,69 @@ def test_orientation_is_right_for_most_renders_and_all_turns():
             (turns + find_orientation(np.rot90(image, turns), view="front")) % 4 == 0 for turns in range(4)
         )
     assert right >= 0.7 * 8 * 4  # 24 of 32; the misses are renders on a skin-red background
+
+
+@pytest.mark.parametrize("turns", [1, 2, 3])
+def test_front_view_measures_are_the_same_whichever_way_the_photo_arrives(turns):
+    image = render_head(21, view="front", hairline_depth_fraction=0.3).image
+    upright = measure_scalp(image, view="front")
+    assert upright.quarter_turns == 0
+    turned = measure_scalp(np.rot90(image, turns), view="front")
+    assert (turns + turned.quarter_turns) % 4 == 0
+    assert turned.scalp_visible_fraction == pytest.approx(upright.scalp_visible_fraction, abs=0.02)
+    for name in ("midline_depth_fraction", "left_temple_depth_fraction", "recession_index"):
+        assert getattr(turned.hairline, name) == pytest.approx(getattr(upright.hairline, name), abs=0.03), (
+            name
+        )
+
+
+def test_orientation_does_not_depend_on_the_turn_the_photo_arrived_in():
+    """The cues are computed once and scored for every turn: a render gets one answer however it is
+    turned (right or wrong), so an error is a property of the picture, not of its rotation."""
+    for seed in range(100, 106):
+        image = render_head(seed, view="front", hairline_depth_fraction=0.3).image
+        upright = {(turns + find_orientation(np.rot90(image, turns), view="front")) % 4 for turns in range(4)}
+        assert len(upright) == 1, seed
+
+
+def _phantom_profile(*, neck: bool):
+    """A head seen from the side on a plain blue-grey wall: skin-coloured head, dark hair on top, and
+    (if `neck`) a neck reaching the lower border. Upright."""
+    image = np.full((240, 240, 3), (150, 170, 190), np.uint8)
+    cv2.ellipse(image, (120, 125), (60, 65), 0, 0, 360, (205, 150, 120), -1)
+    cv2.ellipse(image, (120, 118), (62, 62), 0, 180, 360, (40, 30, 25), -1)
+    if neck:
+        cv2.rectangle(image, (92, 180), (148, 239), (200, 145, 115), -1)
+    rng = np.random.default_rng(0)
+    return np.clip(image + rng.normal(0, 2, image.shape), 0, 255).astype(np.uint8)
+
+
+@pytest.mark.parametrize("turns", [0, 1, 2, 3])
+def test_side_view_is_set_upright_by_the_neck(turns):
+    image = _phantom_profile(neck=True)
+    assert (turns + find_orientation(np.rot90(image, turns), view="left")) % 4 == 0
+    # Without the neck nothing tells up from down here: the photo is left as it came.
+    assert find_orientation(np.rot90(_phantom_profile(neck=False), turns), view="left") == 0
+
+
+def test_mirror_symmetry_tells_the_vertical_axis():
+    # A symmetric egg: mirror-symmetric left-right, not up-down.
+    image = np.zeros((64, 64), np.float32)
+    cv2.ellipse(image, (32, 26), (22, 18), 0, 0, 360, 1.0, -1)
+    cv2.ellipse(image, (32, 40), (12, 16), 0, 0, 360, 1.0, -1)
+    assert _mirror_symmetry_difference(image) > 0.1
+    assert _mirror_symmetry_difference(image.T) < -0.1
+    assert _mirror_symmetry_difference(np.zeros((64, 64), np.float32)) == pytest.approx(0.0)
+
+
+def test_a_head_narrowing_downwards_scores_upright():
+    head = np.zeros((100, 100), bool)
+    rr, cc = np.ogrid[0:100, 0:100]
+    head |= ((rr - 40) / 30) ** 2 + ((cc - 50) / 40) ** 2 < 1  # cranium
+    head |= ((rr - 70) / 25) ** 2 + ((cc - 50) / 20) ** 2 < 1  # face, narrowing to the chin
+    assert _narrowing_downwards(head) > 0.2
+    assert _narrowing_downwards(head[::-1]) < -0.2
+    assert _narrowing_downwards(np.zeros((100, 100), bool)) == 0.0
 
 
 def test_front_view_hairline_depth_and_recession():
@@ -312,7 +377,8 @@ def test_real_top_view_fraction_ranks_the_stages(real_top):
 
 @pytest.mark.slow
 def test_real_upright_photos_turned_four_ways_are_mostly_set_upright():
-    """Not fitted: three equal-weight cues and a margin; 72 % of turns found when set (0.1 found 51 %)."""
+    """Not fitted: the mirror axis, equal-weight cues and margins; 80 % of turns found in 0.3 (0.2: 72 %,
+    0.1: 51 %)."""
     data = real_data()
     if data is None:
         pytest.skip("scalp-views-dev not available (set TRICHOTRACK_SHARED_DATA)")
@@ -328,4 +394,4 @@ def test_real_upright_photos_turned_four_ways_are_mostly_set_upright():
         for turns in range(4):
             answer = find_orientation(np.ascontiguousarray(np.rot90(image, turns)), view=row["view"])
             found.append((turns + answer) % 4 == 0)
-    assert np.mean(found) >= 0.65
+    assert np.mean(found) >= 0.75

@@ -83,6 +83,23 @@ def test_front_and_part_views_carry_their_truth():
     assert column[part.head[:, round(part.head_center_rc[1])]].all()
 
 
+@pytest.mark.parametrize("view", ["front", "part"])
+def test_seen_from_the_front_or_over_a_part_the_light_comes_from_above(view):
+    """The room's light falls from above: the background is brighter at the top than at the bottom
+    (generator 1.1 made it brightest across the middle, so the orientation cue had nothing to find)."""
+    differences = []
+    for seed in range(8):
+        render = render_head(seed, shape=SHAPE, view=view, noise_sd=0.0, jpeg_quality=None)
+        lightness = render.image.astype(float).mean(axis=2)
+        background = ~render.head
+        band = SHAPE[0] // 10
+        top = lightness[:band][background[:band]].mean()
+        bottom = lightness[-band:][background[-band:]].mean()
+        differences.append(top - bottom)
+    assert min(differences) >= 0
+    assert np.mean(differences) > 10
+
+
 @pytest.mark.parametrize(
     "kwargs",
     [

@@ -63,7 +63,9 @@ NORWOOD_STAGES = tuple(range(1, 8))
 #: module docstring for the meaning of each number). Hand-chosen round values; on the 42 development
 #: men (scalp analysis 0.2.1) they follow the per-stage means within their spread: top 0.08 / 0.13 /
 #: 0.45 / 0.82 / 0.94 / 0.93 at stages II–VII, back 0.25 / 0.09 / 0.12 / 0.28 / 0.55 / 0.73, front
-#: 0.30 / 0.32 / 0.70 / 0.83 / 0.91 / 0.97. (The curves were chosen on 0.2.0's measurements and kept.)
+#: 0.30 / 0.32 / 0.70 / 0.83 / 0.91 / 0.97. (The curves were chosen on 0.2.0's measurements and kept;
+#: scalp analysis 0.3.0 turns 5 front views differently (4 now upright, 1 now on its side), all at
+#: stages V–VII, which moves those front means by at most 0.04.)
 NORWOOD_CURVES = {
     "top.scalp_visible_fraction": {
         "midpoint_stage": 4.2,

@@ -1,10 +1,11 @@
 """Synthetic global scalp photos with exact truth: a head seen from above, the front or over a part.
 
 Simple but honest. The head is an ellipse of one skin tone with soft shading, a few skin blemishes and
-sensor noise, on a smooth, coloured background. Hair is drawn as strands: each strand grows from a root
-placed at random (Poisson) with a given density per region of the head, runs 8–20 px along a smooth flow
-field (away from the crown whorl in the top view, down and forward in the front view, away from the
-part in the part view) with a little curl, 1–2 px wide, in the hair colour with per-strand variation.
+sensor noise, on a smooth, coloured background (lit from above in the front and part views). Hair is
+drawn as strands: each strand grows from a root placed at random (Poisson) with a given density per
+region of the head, runs 8–20 px along a smooth flow field (away from the crown whorl in the top view,
+down and forward in the front view, away from the part in the part view) with a little curl, 1–2 px
+wide, in the hair colour with per-strand variation.
 The bald region has no roots; its area is known exactly from the geometry, and the *visible* scalp (head
 pixels that no strand covers) is known exactly from the rendering.
 
@@ -38,7 +39,7 @@ __all__ = [
     "top_roi_mask",
 ]
 
-GENERATOR_VERSION = "1.1"
+GENERATOR_VERSION = "1.2"
 
 #: sRGB skin tones from very light to very dark (approximate Fitzpatrick I–VI).
 SKIN_TONES = {
@@ -296,7 +297,8 @@ def render_head(
     ramp = np.linspace(-1, 1, rows, dtype=np.float32)[:, None] * rng.uniform(-20, 20)
     if view != "top":
         # Seen from the front or over a part, the room's light comes from above: the top is brighter.
-        ramp = -np.abs(ramp)
+        # (Before generator 1.2 this was -|ramp|, brightest across the middle, not at the top.)
+        ramp = -np.abs(ramp[-1, 0]) * np.linspace(-1, 1, rows, dtype=np.float32)[:, None]
     canvas += ramp[..., None]
     tone = np.array(SKIN_TONES[skin], np.float32) * rng.uniform(0.95, 1.05, 3).astype(np.float32)
     shade = np.clip(1.08 - 0.35 * (v**2 + u**2) ** 1.5, 0.6, 1.1).astype(np.float32)
