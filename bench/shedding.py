@@ -426,6 +426,9 @@ def main() -> None:
     results, preds = {}, {}
     for method in ("trichotrack", "naive"):
         saved = args.workdir / f"pred-{method}.json"
+        if args.rescore and not saved.exists() and method != "trichotrack":
+            print(f"{method}: no saved answers in {saved}; left out of the table", file=sys.stderr)
+            continue
         preds[method] = json.loads(saved.read_text()) if args.rescore else run_child(method, args.workdir)
         results[method] = summarize(index, preds[method], args.workdir)
         print(method, json.dumps(results[method]), file=sys.stderr)

@@ -22,16 +22,19 @@ Method, in order:
 The count is taken from the hair tips: every hair has two (a loop none). Only tips clear of every other
 hair are trusted: a faint hair broken where it crosses a strong one, or a piece the tracing could not follow
 through a crossing, leaves its ends beside another hair, and so do real tips that happen to lie there. Real
-tips lie beside another hair as often as any point of the surface does, so the clear tips are scaled up by
-the share of the surface clear of hairs, measured on the photo (and by no more than the ends that do lie
-beside a hair). The number of traced centre lines (``len(hairs)``, ``params["n_traced"]``) can therefore
+tips lie beside another hair as often as any point of the surface where hairs lie does, so the clear tips
+are scaled up by the share of that surface clear of hairs, measured on the photo within a few millimetres of
+the hairs (the bare rest of a sheet says nothing of where tips lie), and by no more than the ends that do lie
+beside a hair. The number of traced centre lines (``len(hairs)``, ``params["n_traced"]``) can therefore
 differ from `hair_count`. Pieces that are no hair are left out first: short ones that are neither long nor
 visibly thick (lint), short ones curled tighter than a hair lies and small closed rings (water droplets'
-rims), and, on a textured surface (a towel), pieces that wind at the scale of its loops. The interval
+rims), edges (a drain's rim, a sheet's or a stripe's edge: another surface on either side, near the line and
+farther out), and, on a textured surface (a towel), pieces that wind at the scale of its loops. The interval
 widens with the sampling error of the scaled tip count, short pieces and close calls in joining gaps. A
 photo is not countable (with a plain sentence saying why) when hairs are clumped, the photo is blurred or
 over-exposed, the hairs are too faint to trace (or come out in short pieces), the hair and the surface are
-both light or both dark, the surface's texture breaks the hairs up, the hairs lie so close together that
+both light or both dark, many of the hairs are pale on a light surface (grey hair: its white hairs do not
+show), the surface's texture breaks the hairs up, the hairs lie so close together that
 most tips are beside another hair, or no hairs were found; its interval is then wide.
 """
 
@@ -60,7 +63,7 @@ __all__ = [
 ]
 
 ALGORITHM = "trichotrack.shedding"
-VERSION = "1.2"
+VERSION = "1.3"
 
 #: The wash-test cut-off: hairs shorter than this are "short" (telogen vs broken/vellus).
 SHORT_HAIR_MM = 30.0
@@ -90,6 +93,7 @@ DEFAULTS = {
     "resolved_width_px": 6.0,  # a width this many full-size pixels is measured, not just blur and shadow
     "min_width_mm": 0.04,  # a short piece thinner than this is a fibre
     "min_elongation": 12.0,  # ... and a short piece is at least this many times longer than wide
+    "max_side_step": 0.5,  # surfaces either side of a piece differ by this share of its contrast: an edge
     "tip_clear_px": 6.0,  # working px: a hair end with another hair this close is not a trusted tip ...
     "tip_clear_widths": 2.0,  # ... nor with one this many hair widths away
     "texture_min_pieces": 20,  # a surface is textured when more short pieces than this ...
@@ -102,7 +106,8 @@ DEFAULTS = {
     "ring_min_chord_share": 0.75,  # ... or curled so that its ends are closer than this share of its length
     "min_loop_lengths": 6.0,  # a closed piece is a hair only when this many times `min_length_mm` long ...
     "min_loop_straightness": 0.9,  # ... and no tighter than this (chord over arc across `texture_window_mm`)
-    "max_tip_cover": 0.45,  # hairs within that reach of this share of the surface: tips are mostly hidden
+    "tip_zone_radii": 16.0,  # tips are scaled by the share of the surface near a hair where hairs lie: here
+    "max_tip_cover": 0.45,  # hairs within tip reach of this share of the surface: tips are mostly hidden
     "count_sampling_z": 1.5,  # the interval's reach, in standard deviations of the scaled tip count
     "count_rel_spread": 0.08,  # relative spread of the count beyond what the tracing says (interval)
     "uncountable_low": 0.3,  # an uncountable photo's interval reaches at least this share of the estimate
@@ -122,6 +127,8 @@ DEFAULTS = {
     "min_line_snr": 8.5,  # median line evidence along the hairs (over its noise level) below this: faint
     "light_surface_lum": 190,  # light hair on a surface at least this bright (0-255) is not countable
     "dark_surface_lum": 70,  # dark hair on a surface at most this bright is not countable
+    "pale_quantile": 0.25,  # when this share of the hair length (dark lines on a light surface) ...
+    "pale_shade_mm": 0.026,  # ... darkens less than this (darkening x width), hairs are pale: not countable
     "max_short_share": 0.25,  # more short pieces than this share of the count: hairs broken up (faint)
 }
 
@@ -408,7 +415,7 @@ def analyze_shedding(image, *, mm_per_px: float | None = None, ignore_mask=None,
         if length >= (0.5 * floor_px if at_frame else floor_px):
             candidates.append((full, length, touches, at_frame, n_cross, closed, at_junction, snr, smooth))
 
-    widths, (edge_px, profile_w_px) = _cross_profiles(
+    widths, (edge_px, profile_w_px), shades_px, steps = _cross_profiles(
         rgb, [h[0] for h in candidates], info, factor=factor, width_est=width_est
     )
     resolved_all, long_enough = [], []
@@ -433,11 +440,13 @@ def analyze_shedding(image, *, mm_per_px: float | None = None, ignore_mask=None,
     )
     hairs = []
     n_fragments = 0
+    n_edges = 0
     n_texture = 0
     n_open_ends = n_junction_ends = n_closed = 0
     resolved_flags = []
     hair_ends = []
     snrs = []
+    kept_shades = []  # (shade px, length px) of each hair kept
     kept_work = []  # (working-scale centre line, closed) of each hair kept
     for (
         full,
@@ -449,9 +458,16 @@ def analyze_shedding(image, *, mm_per_px: float | None = None, ignore_mask=None,
         at_junction,
         snr,
         smooth,
-    ), width, resolved, keep in zip(candidates, widths, resolved_all, long_enough, strict=True):
+    ), width, resolved, keep, shade, side_step in zip(
+        candidates, widths, resolved_all, long_enough, shades_px, steps, strict=True
+    ):
         if not keep:
             n_fragments += 1
+            continue
+        if side_step > p["max_side_step"]:
+            # One surface on one side, another on the other: the edge of an object (a drain's rim, the
+            # border of a shadow or of a sheet), not a hair lying on the surface.
+            n_edges += 1
             continue
         ring_like = _straightness(full, window_px=1.5 * wind_px, short_ok=True) < p["ring_min_straightness"]
         if not closed:
@@ -493,6 +509,7 @@ def analyze_shedding(image, *, mm_per_px: float | None = None, ignore_mask=None,
         hair_ends.append(open_ends)
         kept_work.append((smooth, closed))
         snrs.append((snr, length))
+        kept_shades.append((shade, length))
         hairs.append(
             Hair(
                 centerline_rc=full,
@@ -547,8 +564,28 @@ def analyze_shedding(image, *, mm_per_px: float | None = None, ignore_mask=None,
             if polarity > 0
             else "Dark hair barely shows on a dark surface; photograph it on white paper."
         )
+    # Dark lines on a light surface, but many of them pale (grey, white or blonde hair; grey hair is a mix
+    # of pigmented and white hairs): the whitest of them do not show at all, and the count found says
+    # nothing of them. A hair's shade (its darkening times its width) does not depend on focus or
+    # exposure; a pigmented hair at least 0.04 mm wide darkens more than `pale_shade_mm`.
+    pale_shade = _weighted_quantile(kept_shades, p["pale_quantile"])
+    if mm_per_px is not None and np.isfinite(pale_shade):
+        pale_shade *= mm_per_px
+    pale = bool(
+        hairs and not unsuited and polarity < 0 and mm_per_px is not None and pale_shade < p["pale_shade_mm"]
+    )
+    if pale:
+        problems.append(
+            "Many hairs are pale (grey, white or blonde) and barely show on a light surface, so white ones"
+            " are missed; photograph them on dark paper."
+        )
     if not hairs and not n_clumps:
         problems.append("No hairs were found.")
+        if surface_lum >= p["light_surface_lum"]:
+            # (White hairs on white paper leave no trace at all: say what else an empty photo can mean.)
+            problems.append(
+                "White or grey hair does not show on a light surface; photograph it on dark paper."
+            )
     if hairs and textured:
         # Winding pieces are left out, but the texture also breaks the hairs themselves into pieces.
         problems.append(
@@ -562,7 +599,9 @@ def analyze_shedding(image, *, mm_per_px: float | None = None, ignore_mask=None,
     # A real tip lies beside another hair as often as any point of the surface does, so the clear tips are
     # scaled up by the share of the surface clear of hairs, measured on the photo itself.
     tip_radius = max(p["tip_clear_px"], p["tip_clear_widths"] * hair_w)
-    n_clear_ends, cover, _both_clear = _clear_tips(kept_work, excluded_work, radius_px=tip_radius)
+    n_clear_ends, cover, _both_clear, cover_all = _clear_tips(
+        kept_work, excluded_work, radius_px=tip_radius, reach_px=p["tip_zone_radii"] * tip_radius
+    )
     # (... but never by more than the ends that do lie beside another hair: in a sparse photo all are clear.)
     n_ends = 2 * sum(1 for _path, closed in kept_work if not closed)
     hidden = min(n_clear_ends * cover / max(1.0 - cover, 0.05), n_ends - n_clear_ends)
@@ -602,9 +641,13 @@ def analyze_shedding(image, *, mm_per_px: float | None = None, ignore_mask=None,
         short_fraction = float(min(1.0, whole_short / max(count, 1)))
 
     crossings_rc = (traced.crossings_rc + 0.5) * factor - 0.5
+    # Only crossings on hairs that were kept (not those of an edge, a droplet's rim or lint).
+    crossings_rc = crossings_rc[
+        _on_paths(traced.crossings_rc, [pth for pth, _c in kept_work], (wrows, wcols))
+    ]
     # The count rests on the tips clear of other hairs. Where hairs lie so close that most of the surface is
     # next to one, few tips are clear and the count is guesswork.
-    tangled = bool(hairs) and not n_clumps and cover > p["max_tip_cover"]
+    tangled = bool(hairs) and not n_clumps and cover_all > p["max_tip_cover"]
     if tangled:
         problems.append(
             "Too many hairs lie across one another to count them reliably; spread them out so fewer cross."
@@ -616,6 +659,7 @@ def analyze_shedding(image, *, mm_per_px: float | None = None, ignore_mask=None,
         and not overexposed
         and not faint
         and not unsuited
+        and not pale
         and not tangled
         and not textured
     )
@@ -638,12 +682,14 @@ def analyze_shedding(image, *, mm_per_px: float | None = None, ignore_mask=None,
         "n_near_misses": traced.n_near_misses,
         "n_short": n_short,
         "n_fragments": n_fragments,
+        "n_edges": n_edges,
         "textured": bool(textured),
         "n_texture_pieces": n_texture,
         "n_open_ends": n_open_ends,
         "n_junction_ends": n_junction_ends,
         "n_clear_ends": n_clear_ends,
         "tip_cover": round(float(cover), 4),
+        "surface_cover": round(float(cover_all), 4),
         "n_traced": len(hairs),
         "polarity": int(polarity),
         "surface_lum": round(surface_lum, 1),
@@ -651,6 +697,8 @@ def analyze_shedding(image, *, mm_per_px: float | None = None, ignore_mask=None,
         "line_snr": None if not np.isfinite(line_snr) else round(float(line_snr), 2),
         "fine_line_snr": None if not np.isfinite(fine_snr) else round(fine_snr, 2),
         "coarse_scale_used": coarse_used,
+        "pale_shade": None if not np.isfinite(pale_shade) else round(float(pale_shade), 5),
+        "pale": pale,
     }
     return SheddingResult(
         hairs=hairs,
@@ -667,6 +715,29 @@ def analyze_shedding(image, *, mm_per_px: float | None = None, ignore_mask=None,
         version=VERSION,
         params=params,
     )
+
+
+def _on_paths(points_rc, paths, shape, *, reach_px=3):
+    """Which of `points_rc` (working px) lie within `reach_px` of one of `paths`."""
+    if len(points_rc) == 0:
+        return np.zeros(0, bool)
+    drawn = np.zeros(shape, np.uint8)
+    for path in paths:
+        cv2.polylines(drawn, [np.round(path[:, ::-1]).astype(np.int32).reshape(-1, 1, 2)], False, 1, 1)
+    near = cv2.dilate(drawn, np.ones((2 * reach_px + 1, 2 * reach_px + 1), np.uint8)) > 0
+    r = np.clip(np.round(points_rc[:, 0]).astype(int), 0, shape[0] - 1)
+    c = np.clip(np.round(points_rc[:, 1]).astype(int), 0, shape[1] - 1)
+    return near[r, c]
+
+
+def _weighted_quantile(pairs, q):
+    """The `q` quantile of values weighted by length, from (value, length) pairs; NaN values are left out."""
+    arr = np.array([(v, w) for v, w in pairs if np.isfinite(v)], float).reshape(-1, 2)
+    if not len(arr):
+        return float("nan")
+    order = np.argsort(arr[:, 0])
+    cum = np.cumsum(arr[order, 1])
+    return float(arr[order, 0][min(np.searchsorted(cum, q * cum[-1]), len(arr) - 1)])
 
 
 def _straightness(path, *, window_px, short_ok=False):
@@ -687,7 +758,7 @@ def _straightness(path, *, window_px, short_ok=False):
     return float(np.median(np.hypot(*(b - a).T) / window_px))
 
 
-def _clear_tips(paths, excluded, *, radius_px):
+def _clear_tips(paths, excluded, *, radius_px, reach_px):
     """Hair ends with no other hair within `radius_px`, and the share of the surface that close to a hair.
 
     Parameters
@@ -696,13 +767,20 @@ def _clear_tips(paths, excluded, *, radius_px):
         Working-scale centre lines and whether each is closed (a loop has no ends).
     excluded : (M, N) ndarray of bool
         Not the surface: left out of the share.
+    reach_px : float
+        The share is measured where hairs lie: on the surface within this distance of a hair.
 
     Returns
     -------
     n_clear : int
     cover : float
-        Share of the surface within `radius_px` of a hair: the chance that a tip lies beside another hair
-        by chance.
+        Share of the surface within `reach_px` of a hair that lies within `radius_px` of one: the chance
+        that a tip lies beside another hair by chance. Tips lie where hairs lie; the bare rest of a sheet
+        (hairs dropped in one part of it) would make that chance look smaller than it is.
+    clear_both : list of bool
+        Per path: both ends clear (False for a loop).
+    cover_all : float
+        The same share over the whole surface.
     """
     rows, cols = excluded.shape
     labels = np.zeros((rows, cols), np.int32)
@@ -713,7 +791,9 @@ def _clear_tips(paths, excluded, *, radius_px):
     disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
     near = cv2.dilate((labels > 0).astype(np.uint8), disc) > 0
     surface = ~excluded
-    cover = float(near[surface].mean()) if surface.any() else 0.0
+    cover_all = float(near[surface].mean()) if surface.any() else 0.0
+    zone = surface & (cv2.distanceTransform((labels == 0).astype(np.uint8), cv2.DIST_L2, 3) <= reach_px)
+    cover = float(near[zone].mean()) if zone.any() else cover_all
     inside = disc > 0
     n_clear = 0
     clear_both = []
@@ -733,7 +813,7 @@ def _clear_tips(paths, excluded, *, radius_px):
             clear = not np.any((values > 0) & (values != k))
             n_clear += int(clear)
             clear_both[-1] &= clear
-    return n_clear, cover, clear_both
+    return n_clear, cover, clear_both, cover_all
 
 
 def _prepare(rgb, factor):
@@ -889,20 +969,25 @@ def _edge_zone(excluded_work, *, margin_px):
 
 
 def _cross_profiles(rgb, paths, info, *, factor, width_est, step_px=2.0, max_points=150):
-    """Mean width (px) of each hair from its mean cross-profile; the photo's edge rise and hair width (px)."""
+    """Mean width (px) of each hair from its mean cross-profile; the photo's edge rise and hair width (px);
+    and each hair's shade: the integral across it of its darkening relative to the surface beside it
+    (``(surface - hair) / surface`` luminance, in px; negative for a hair lighter than the surface). Blur
+    spreads a hair's shade but keeps its integral: it is its opacity times its width, whatever the focus."""
     if not paths:
-        return [], (float("nan"), float("nan"))
+        return [], (float("nan"), float("nan")), [], []
     half = max(4.0, 1.5 * width_est * factor)
     dt = 0.5
     offsets = np.arange(-half, half + dt / 2, dt)
     noise = np.asarray(info["noise_rgb"], np.float32)
     weights = np.asarray(info["direction"], np.float32) / noise
-    widths, profiles, lengths = [], [], []
+    widths, profiles, lengths, shades, steps = [], [], [], [], []
     for path in paths:
         seg = np.hypot(*np.diff(path, axis=0).T)
         arc = np.r_[0, np.cumsum(seg)]
         if arc[-1] < 4 * step_px:
             widths.append(float("nan"))
+            shades.append(float("nan"))
+            steps.append(float("nan"))
             continue
         step = max(step_px, arc[-1] / max_points)  # a long hair's width is well known from fewer samples
         s = np.arange(step, arc[-1] - step / 2, step)
@@ -920,25 +1005,47 @@ def _cross_profiles(rgb, paths, info, *, factor, width_est, step_px=2.0, max_poi
         )
         proj = samples @ weights
         edge = max(2, len(offsets) // 8)
+        lum = samples.mean(axis=2)
+        lum_base = np.median(np.concatenate([lum[:, :edge], lum[:, -edge:]], axis=1), axis=1)
+        shade = ((lum_base[:, None] - lum) / np.maximum(lum_base[:, None], 1.0)).mean(axis=0)
+        shades.append(float(shade.sum() * dt))
         base = np.median(np.concatenate([proj[:, :edge], proj[:, -edge:]], axis=1), axis=1)
         prof = (proj - base[:, None]).mean(axis=0)
         centre = prof[len(prof) // 2 - 2 : len(prof) // 2 + 3]
         if centre.mean() < 0:
             prof = -prof
         peak = prof.max()
+        # The surface on one side against the other, along the whole piece: a hair lies on one surface, the
+        # edge of an object (a drain's rim, a sheet's edge, a stripe) has a different one either side, near
+        # and a little farther out. (A line beside a hair of the other shade, a dark hair among light ones,
+        # differs on one side only near it: farther out the surface is the same again.)
+        step = float(np.mean(np.median(proj[:, :edge], axis=1) - np.median(proj[:, -edge:], axis=1)))
+        far = np.array([-3.0 * half, -2.5 * half, 2.5 * half, 3.0 * half], np.float32)
+        far_r = (pr[:, None] + far[None, :] * nr[:, None]).astype(np.float32)
+        far_c = (pc[:, None] + far[None, :] * nc[:, None]).astype(np.float32)
+        far_proj = (
+            cv2.remap(rgb, far_c, far_r, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT).astype(np.float32)
+            @ weights
+        )
+        far_step = float(np.mean(far_proj[:, :2].mean(axis=1) - far_proj[:, 2:].mean(axis=1)))
+        if peak > 0 and step * far_step > 0:
+            steps.append(min(abs(step), abs(far_step)) / peak)
+        else:
+            steps.append(0.0 if peak > 0 else float("nan"))  # (no profile: not judged)
         width = float(np.clip(prof, 0, None).sum() * dt / peak) if peak > 0 else float("nan")
         widths.append(width)
         profiles.append(prof / peak if peak > 0 else prof)
         lengths.append(arc[-1])
     if not profiles:
-        return widths, (float("nan"), float("nan"))
+        return widths, (float("nan"), float("nan")), shades, steps
     lengths = np.asarray(lengths)
     stats = np.array([quality.edge_width_px(pf, step_px=dt) for pf in profiles]).reshape(-1, 2)
     ok = np.isfinite(stats).all(axis=1)
     if not ok.any():
-        return widths, (float("nan"), float("nan"))
+        return widths, (float("nan"), float("nan")), shades, steps
     # Length-weighted medians: long hairs say most about the photo.
-    return widths, (_weighted_median(stats[ok, 0], lengths[ok]), _weighted_median(stats[ok, 1], lengths[ok]))
+    edge_w = (_weighted_median(stats[ok, 0], lengths[ok]), _weighted_median(stats[ok, 1], lengths[ok]))
+    return widths, edge_w, shades, steps
 
 
 def _weighted_median(values, weights):
