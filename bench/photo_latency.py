@@ -1,15 +1,20 @@
 """Upload → measurement visible, end to end, with one real task worker on a temporary SQLite database.
 
-    .venv/bin/python bench/photo_latency.py [--runs 3] [--poll 0.5] [--out bench/results/photo_latency.md]
+    .venv/bin/python bench/photo_latency.py [--runs 3] [--poll 0.4] [--kinds shed,card,trichoscopy,global]
+        [--out bench/results/photo_latency.md]
 
-A 12-MP synthetic shed-hair photo (trichotrack.synth.shedding, JPEG q92) is uploaded through Django's test
+Photos (synthetic, JPEG q92): ``shed`` a 12-MP shed-hair photo on a random surface (seed 3: the photo of
+the earlier runs), ``card`` the same on the calibration card, ``trichoscopy`` a 3-MP trichoscopy image
+(with the device's field width), ``global`` a 12-MP vertex view. Each is uploaded through Django's test
 client as a signed-in clinician, to the session upload view (all the upload checks, the original and the
 derived copy stored). The worker is started as `trichotrack serve` starts it (`commands.WORKER_ARGS`). The
 bench then polls the photo's status every `--poll` seconds, like the photo page (trichotrack/photos.js),
-and once it is finished fetches the page and the overlay, as the page's reload does: that instant is
-"visible". Times per run: the upload request, the queue pickup (task enqueued → started, from
-django-tasks-db's row), the task in the worker (started → finished), the core's measurement alone
-(Measurement.seconds), and the total. On a shared machine the numbers are upper bounds.
+and once the numbers are stored fetches the page, as the page's reload does: that instant is "numbers
+visible" (the target's measure); it then polls on until the overlay, drawn after the numbers, is stored
+and fetches it: "overlay visible". Times per run: the upload request, the queue pickup (task enqueued →
+started, from django-tasks-db's row), the worker's time to the numbers (started → measurement row
+created), the core's measurement alone (Measurement.seconds), the overlay (numbers → task finished:
+drawing, encoding, storing), and the two totals. On a shared machine the numbers are upper bounds.
 """
 
 from __future__ import annotations
@@ -77,18 +82,51 @@ def _clinic():
     return user, session
 
 
-def _photo_bytes(seed: int) -> bytes:
+KINDS = ("shed", "card", "trichoscopy", "global")
+TRICHOSCOPY_MM_PER_PX = 0.0028  # a 70× device: 2048 px ≈ 5.7 mm
+
+
+def _jpeg(image) -> bytes:
     from PIL import Image
 
-    from trichotrack.synth.shedding import shed_photo
-
-    image = shed_photo(seed, shape=(3000, 4000)).image
     buffer = io.BytesIO()
     Image.fromarray(image).save(buffer, format="JPEG", quality=92)
     return buffer.getvalue()
 
 
-def _one_run(client, session, data: bytes, *, poll: float, timeout: float) -> dict:
+def _photo_bytes(kind: str, seed: int) -> bytes:
+    if kind in ("shed", "card"):
+        from trichotrack.synth.shedding import shed_photo
+
+        background = "card" if kind == "card" else None
+        return _jpeg(shed_photo(seed, shape=(3000, 4000), background=background).image)
+    if kind == "trichoscopy":
+        from trichotrack.synth.trichoscopy import trichoscopy_image
+
+        return _jpeg(trichoscopy_image(seed, shape=(1536, 2048), mm_per_px=TRICHOSCOPY_MM_PER_PX).image)
+    import cv2
+
+    from trichotrack.synth.scalp import render_head
+
+    head = render_head(seed, view="top", shape=(480, 480), norwood_stage=4, jpeg_quality=None).image
+    return _jpeg(cv2.resize(head, (4032, 3024), interpolation=cv2.INTER_CUBIC))
+
+
+def _form(kind: str) -> dict:
+    if kind in ("shed", "card"):
+        return {"view": "shed", "protocol": "wash"}
+    if kind == "trichoscopy":
+        return {
+            "view": "trichoscopy",
+            "site": "vertex",
+            "site_x": 100,
+            "site_y": 120,
+            "field_width_mm": round(2048 * TRICHOSCOPY_MM_PER_PX, 3),
+        }
+    return {"view": "vertex"}
+
+
+def _one_run(client, session, kind: str, data: bytes, *, poll: float, timeout: float) -> dict:
     from django.core.files.uploadedfile import SimpleUploadedFile
     from django.urls import reverse
     from django_tasks_db.models import DBTaskResult
@@ -99,27 +137,36 @@ def _one_run(client, session, data: bytes, *, poll: float, timeout: float) -> di
     started = time.perf_counter()
     response = client.post(
         reverse("photos:upload", args=[session.pk]),
-        {"view": "shed", "protocol": "wash", "files": SimpleUploadedFile("shed.jpg", data, "image/jpeg")},
+        {**_form(kind), "files": SimpleUploadedFile("photo.jpg", data, "image/jpeg")},
     )
     upload_s = time.perf_counter() - started
     if response.status_code != 302:
         raise SystemExit(f"upload answered {response.status_code}")
-    (photo_id,) = set(Photo.objects.values_list("pk", flat=True)) - before
-    status = {}
-    while time.perf_counter() - started < timeout:
-        time.sleep(poll)
-        status = client.get(reverse("photos:status", args=[photo_id])).json()
-        if status["finished"]:
-            break
-    else:
-        raise SystemExit(f"photo {photo_id} not measured within {timeout} s: {status}")
+    new = set(Photo.objects.values_list("pk", flat=True)) - before
+    if len(new) != 1:
+        raise SystemExit(f"upload of a {kind} photo stored {len(new)} photos: {response.cookies}")
+    (photo_id,) = new
+    status_url = reverse("photos:status", args=[photo_id])
+
+    def wait(done, what):
+        while time.perf_counter() - started < timeout:
+            time.sleep(poll)
+            status = client.get(status_url).json()
+            if done(status):
+                return status
+        raise SystemExit(f"photo {photo_id}: {what} not within {timeout} s")
+
+    status = wait(lambda s: s["finished"], "numbers")
     page = client.get(reverse("photos:detail", args=[photo_id]))
+    numbers_s = time.perf_counter() - started
+    if page.status_code != 200 or status["status"] != "done":
+        raise SystemExit(f"photo {photo_id}: {status}, page {page.status_code}")
+    if status["overlay"] == "drawing":
+        status = wait(lambda s: s["overlay"] != "drawing", "overlay")
     overlay = client.get(reverse("photos:image", args=[photo_id, "overlay"]))
-    visible_s = time.perf_counter() - started
-    if page.status_code != 200 or overlay.status_code != 200 or status["status"] != "done":
-        raise SystemExit(
-            f"photo {photo_id}: {status}, page {page.status_code}, overlay {overlay.status_code}"
-        )
+    overlay_s = time.perf_counter() - started
+    if overlay.status_code != 200:
+        raise SystemExit(f"photo {photo_id}: overlay {overlay.status_code}, {status}")
     photo = Photo.objects.get(pk=photo_id)
     m = photo.current_measurement()
     task = DBTaskResult.objects.filter(task_path__endswith="measure_photo").order_by("-enqueued_at").first()
@@ -127,27 +174,97 @@ def _one_run(client, session, data: bytes, *, poll: float, timeout: float) -> di
         "photo": photo_id,
         "upload_s": upload_s,
         "pickup_s": (task.started_at - task.enqueued_at).total_seconds(),
-        "task_s": (task.finished_at - task.started_at).total_seconds(),
+        "to_numbers_s": (m.created_at - task.started_at).total_seconds(),
         "core_s": m.seconds,
-        "visible_s": visible_s,
-        "hairs": m.hair_count,
-        "overlay": f"{overlay['Content-Type']}, {len(overlay.content) / 1e6:.1f} MB",
+        "overlay_task_s": (task.finished_at - m.created_at).total_seconds(),
+        "numbers_s": numbers_s,
+        "overlay_s": overlay_s,
+        "result": m.hair_count if m.hair_count is not None else f"{m.scalp_visible_fraction:.0%} scalp",
+        "overlay": f"{len(overlay.content) / 1e6:.1f} MB",
     }
+
+
+def _steps(kind: str, data: bytes, *, repeat: int) -> dict[str, float]:
+    """Each step of the upload request and of the worker, timed here in-process (best of `repeat`, s)."""
+    import hashlib
+
+    from trichotrack.measure.io import read_image
+    from trichotrack.web.photos import analysis
+
+    times: dict[str, list[float]] = {}
+
+    def timed(name, fn, *a, **k):
+        started = time.perf_counter()
+        value = fn(*a, **k)
+        times.setdefault(name, []).append(time.perf_counter() - started)
+        return value
+
+    for _ in range(repeat):
+        checked = timed(
+            "upload: checks and decoding",
+            analysis.check_upload,
+            "photo",
+            data,
+            max_bytes=80 << 20,
+            max_pixels=64_000_000,
+        )
+        derived = timed("upload: derived copy (metadata stripped)", analysis.derived_copy, checked)
+        timed("upload: derived copy if re-encoded", analysis.derived_jpeg, checked.image)
+        timed("upload: SHA-256 of both", lambda d=derived: (hashlib.sha256(data), hashlib.sha256(d)))
+        timed("upload: quality measures", analysis.quality_measures, checked.image)
+        timed("worker: decode (full size)", read_image, data)
+        if kind in ("shed", "card"):
+            from trichotrack.measure import card
+
+            image = read_image(data)
+            found = timed("worker: card detection", card.detect_card, image)
+            if found.found:
+                timed("worker: card rectification", card.rectify, image, found)
+            result = timed(
+                "worker: measurement (decode, card, analysis, report)", analysis.measure_shed_photo, data
+            )
+        elif kind == "trichoscopy":
+            result = timed(
+                "worker: measurement (decode, analysis, report)",
+                analysis.measure_trichoscopy_photo,
+                data,
+                mm_per_px=TRICHOSCOPY_MM_PER_PX,
+            )
+        else:
+            result = timed(
+                "worker: measurement (reduced decode, analysis, report)",
+                analysis.measure_global_photo,
+                data,
+                view="top",
+            )
+        picture = timed("worker: overlay drawing", result.draw)
+        timed("worker: overlay JPEG encoding", analysis.overlay_jpeg, picture)
+    return {name: min(values) for name, values in times.items()}
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--poll", type=float, default=0.5, help="status poll interval, s (photos.js: 0.5)")
+    parser.add_argument("--runs", type=int, default=3, help="uploads per kind")
+    parser.add_argument("--poll", type=float, default=0.4, help="status poll interval, s (photos.js: 0.4)")
     parser.add_argument("--seed", type=int, default=3)
+    parser.add_argument("--kinds", default="shed", help=f"comma separated, of {', '.join(KINDS)}")
     parser.add_argument("--timeout", type=float, default=60.0)
     parser.add_argument("--settle", type=float, default=4.0, help="s to let the worker start before run 1")
     parser.add_argument("--worker-args", default="", help="instead of commands.WORKER_ARGS (space separated)")
-    parser.add_argument("--out", type=Path, help="write the markdown table here")
+    parser.add_argument("--out", type=Path, help="append the markdown table here")
     parser.add_argument("--note", default="", help="a line for the results file")
+    parser.add_argument(
+        "--steps", type=int, default=0, metavar="N", help="instead: time each step in-process, best of N"
+    )
+    parser.add_argument("--heic", action="store_true", help="with --steps: the photos as HEIC too")
     args = parser.parse_args(argv)
+    kinds = [k.strip() for k in args.kinds.split(",") if k.strip()]
+    if not kinds or set(kinds) - set(KINDS):
+        parser.error(f"--kinds: choose from {', '.join(KINDS)}")
 
     load_before = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    if args.steps:
+        return _print_steps(args, kinds, load_before)
     with tempfile.TemporaryDirectory(prefix="photo-latency-") as tmp:
         data_dir = Path(tmp)
         _setup(data_dir)
@@ -156,7 +273,7 @@ def main(argv=None) -> int:
         from trichotrack.web import commands
 
         user, session = _clinic()
-        data = _photo_bytes(args.seed)
+        photos = {kind: _photo_bytes(kind, args.seed) for kind in kinds}
         worker_args = args.worker_args.split() if args.worker_args else list(commands.WORKER_ARGS)
         worker = subprocess.Popen([sys.executable, "-m", "django", *worker_args], env=os.environ.copy())
         try:
@@ -164,7 +281,8 @@ def main(argv=None) -> int:
             client = Client()
             client.force_login(user)
             rows = [
-                _one_run(client, session, data, poll=args.poll, timeout=args.timeout)
+                (kind, _one_run(client, session, kind, photos[kind], poll=args.poll, timeout=args.timeout))
+                for kind in kinds
                 for _ in range(args.runs)
             ]
         finally:
@@ -182,30 +300,72 @@ def main(argv=None) -> int:
     except (OSError, StopIteration):
         pass
     load = " ".join(f"{x:.2f}" for x in os.getloadavg())
-    load = f"{load_before} at the start, {load}"
+    sizes = ", ".join(f"{kind} {len(photos[kind]) / 1e6:.1f} MB" for kind in kinds)
     lines = [
-        f"Machine: {cpu}; Python {platform.python_version()}; load average (1, 5, 15 min) {load} at the end.",
+        f"Machine: {cpu}; Python {platform.python_version()}; load average (1, 5, 15 min) {load_before} "
+        f"at the start, {load} at the end.",
         f"Date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC. Worker: `python -m django {' '.join(worker_args)}`.",
-        f"Photo: 12 MP synthetic shed photo (seed {args.seed}), JPEG {len(data) / 1e6:.1f} MB; status polled "
-        f"every {args.poll} s.",
+        f"Photos (seed {args.seed}, JPEG q92): {sizes}; status polled every {args.poll} s.",
         "",
-        "| run | upload request s | queue pickup s | task in worker s | core measurement s | visible after s "
-        "| of which not the core s | hairs | overlay |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| kind | run | upload request s | queue pickup s | worker to numbers s | core s "
+        "| **numbers visible s** | overlay drawn+stored s | overlay visible s | result | overlay |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
-    for i, r in enumerate(rows, 1):
+    for i, (kind, r) in enumerate(rows, 1):
         lines.append(
-            f"| {i} | {r['upload_s']:.2f} | {r['pickup_s']:.2f} | {r['task_s']:.2f} | {r['core_s']:.2f} "
-            f"| **{r['visible_s']:.2f}** | {r['visible_s'] - r['core_s']:.2f} "
-            f"| {r['hairs']} | {r['overlay']} |"
+            f"| {kind} | {i} | {r['upload_s']:.2f} | {r['pickup_s']:.2f} | {r['to_numbers_s']:.2f} "
+            f"| {r['core_s']:.2f} | **{r['numbers_s']:.2f}** | {r['overlay_task_s']:.2f} "
+            f"| {r['overlay_s']:.2f} | {r['result']} | {r['overlay']} |"
         )
-    visible = [r["visible_s"] for r in rows]
     lines.append("")
-    lines.append(
-        f"Median visible after {statistics.median(visible):.2f} s, worst {max(visible):.2f} s (target 5 s)."
-    )
+    for kind in kinds:
+        numbers = [r["numbers_s"] for k, r in rows if k == kind]
+        overlays = [r["overlay_s"] for k, r in rows if k == kind]
+        lines.append(
+            f"{kind}: numbers visible after median {statistics.median(numbers):.2f} s, "
+            f"worst {max(numbers):.2f} s (target 5 s); "
+            f"overlay after median {statistics.median(overlays):.2f} s."
+        )
     if args.note:
         lines += ["", args.note]
+    text = "\n".join(lines) + "\n"
+    print(text)
+    if args.out:
+        with args.out.open("a") as f:
+            f.write("\n" + text)
+    return 0
+
+
+def _heic(data: bytes) -> bytes:
+    from PIL import Image
+    from pillow_heif import register_heif_opener
+
+    register_heif_opener()
+    buffer = io.BytesIO()
+    Image.open(io.BytesIO(data)).save(buffer, format="HEIF", quality=80)
+    return buffer.getvalue()
+
+
+def _print_steps(args, kinds, load_before: str) -> int:
+    with tempfile.TemporaryDirectory(prefix="photo-latency-") as tmp:
+        _setup(Path(tmp))
+        photos = [(kind, _photo_bytes(kind, args.seed)) for kind in kinds]
+        if args.heic:
+            photos += [(kind, _heic(data)) for kind, data in list(photos)]
+        columns = [(kind, _steps(kind, data, repeat=args.steps)) for kind, data in photos]
+    names = list(dict.fromkeys(name for _, times in columns for name in times))
+    heads = [f"{kind} {'HEIC' if i >= len(kinds) else 'JPEG'}" for i, (kind, _) in enumerate(columns)]
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    lines = [
+        f"Steps in-process, best of {args.steps}, s ({datetime.now(UTC):%Y-%m-%d %H:%M} UTC; load average "
+        f"{load_before} at the start, {load} at the end):",
+        "",
+        "| step | " + " | ".join(heads) + " |",
+        "|---|" + "---|" * len(heads),
+    ]
+    for name in names:
+        cells = [f"{times[name]:.3f}" if name in times else "" for _, times in columns]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
     text = "\n".join(lines) + "\n"
     print(text)
     if args.out:

@@ -113,3 +113,35 @@ def test_write_image_records_dpi_and_exact_pdf_size(tmp_path):
 def test_write_image_refuses_unknown_suffix(tmp_path):
     with pytest.raises(ValueError, match="cannot write"):
         write_image(tmp_path / "x.gif", np.zeros((5, 5), np.uint8))
+
+
+def test_reduce_to_px_decodes_a_jpeg_reduced_but_never_below_the_side_asked_for():
+    rng = np.random.default_rng(0)
+    array = cv2.GaussianBlur(rng.integers(0, 256, (1200, 1600, 3), dtype=np.uint8), (0, 0), 3)
+    data = _jpeg_bytes(array, quality=95)
+    full = read_image(data)
+    half = read_image(data, reduce_to_px=700)
+    assert half.shape == (600, 800, 3)  # 1/2: 800 >= 700, and 1/4 (400) would be too small
+    assert read_image(data, reduce_to_px=300).shape == (300, 400, 3)  # 1/4
+    assert read_image(data, reduce_to_px=801).shape == (1200, 1600, 3)  # no halving keeps 801
+    # The same picture, only smaller: close to the full decode reduced by area averaging.
+    area = cv2.resize(full, (800, 600), interpolation=cv2.INTER_AREA)
+    assert np.abs(half.astype(int) - area).mean() < 2.0
+    png = io.BytesIO()
+    Image.fromarray(array).save(png, format="PNG")
+    assert read_image(png.getvalue(), reduce_to_px=300).shape == (1200, 1600, 3)  # JPEG only
+
+
+def test_reduce_to_px_keeps_exif_orientation_and_the_truncation_check():
+    exif = Image.Exif()
+    exif[0x0112] = 6  # turn 90° clockwise to view
+    array = np.zeros((400, 800, 3), np.uint8)
+    array[:, :400] = 220
+    buf = io.BytesIO()
+    Image.fromarray(array).save(buf, format="JPEG", exif=exif.tobytes())
+    image = read_image(buf.getvalue(), reduce_to_px=150)
+    assert image.shape == (200, 100, 3)
+    assert image[20, 50, 0] > 150 and image[180, 50, 0] < 60  # the bright half is on top, upright
+    data = _jpeg_bytes(np.full((800, 800, 3), 128, np.uint8))
+    with pytest.raises(ImageReadError, match="truncated"):
+        read_image(data[: len(data) // 2], reduce_to_px=200)

@@ -105,3 +105,44 @@ def test_a_hair_laid_along_the_fields_outline_is_measured_whole():
     assert len(lengths) == 2
     assert lengths[0] == pytest.approx(float(np.hypot(90.0, 20.0)), rel=0.05)
     assert lengths[1] == pytest.approx(100.0, rel=0.05)
+
+
+def test_the_overlay_shades_excluded_regions_and_rings_crossings_as_before():
+    """render_overlay's faster drawing (lookup-table shade, stamped rings) matches the direct one."""
+    from types import SimpleNamespace
+
+    import cv2
+
+    from trichotrack.measure.overlay import CROSSING_RGB, EXCLUDED_RGB, render_overlay
+
+    rng = np.random.default_rng(1)
+    image = cv2.GaussianBlur(rng.integers(0, 256, (1200, 1600, 3), dtype=np.uint8), (0, 0), 2)
+    excluded = np.zeros((1200, 1600), bool)
+    excluded[100:400, 200:900] = True
+    crossings = np.array([[600.0, 800.0], [610.0, 820.0], [0.0, 0.0], [1199.0, 1599.0], [-30.0, 5.0]])
+    result = SimpleNamespace(excluded_mask=excluded, hairs=(), crossings_rc=crossings)
+    out = render_overlay(image, result)
+
+    # The direct drawing: a blend of the dimmed grey photo with the shade, then cv2.circle per crossing.
+    grey = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
+    expected = cv2.cvtColor(cv2.convertScaleAbs(grey, alpha=0.45, beta=70), cv2.COLOR_GRAY2RGB)
+    shade = np.empty_like(expected)
+    shade[:] = EXCLUDED_RGB
+    blended = cv2.addWeighted(expected, 0.55, shade, 0.45, 0.0)
+    expected[excluded] = blended[excluded]
+    scale = 1600 / 1000.0
+    thick, radius = max(2, round(scale)), max(4, round(6 * scale))
+    for r, c in crossings:
+        cv2.circle(expected, (round(c), round(r)), radius, (0, 0, 0), thick + 2, cv2.LINE_AA)
+        cv2.circle(expected, (round(c), round(r)), radius, CROSSING_RGB, thick, cv2.LINE_AA)
+
+    # Anti-aliasing rounding only (cv2.circle's anti-aliasing in a photo's outermost pixels differs: a
+    # ring cut by the frame is compared away from it).
+    difference = np.abs(out.astype(int) - expected.astype(int))[2:-2, 2:-2]
+    assert difference.max() <= 8
+    assert difference.mean() < 0.05
+    assert (out[600, 800 + radius] > 230).all()  # on the ring: white
+    assert out[250, 500, 0] > out[250, 500, 1] + 40  # excluded: red tint
+    assert not np.array_equal(
+        out, render_overlay(image, SimpleNamespace(**{**vars(result), "crossings_rc": []}))
+    )

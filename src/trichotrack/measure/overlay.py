@@ -13,6 +13,10 @@ from trichotrack.measure._validate import as_rgb_uint8
 #: Shade laid over excluded regions (clumps, ignored or over-exposed areas).
 EXCLUDED_RGB = (255, 40, 40)
 CROSSING_RGB = (255, 255, 255)
+# Grey level -> 55 % of it + 45 % of EXCLUDED_RGB, per channel: the shade of excluded regions.
+_SHADE_LUT = np.clip(
+    np.round(0.55 * np.arange(256.0)[:, None] + 0.45 * np.asarray(EXCLUDED_RGB, np.float64)), 0, 255
+).astype(np.uint8)[:, None, :]
 
 
 def hair_colour(index: int) -> tuple[int, int, int]:
@@ -45,11 +49,12 @@ def render_overlay(image, result) -> np.ndarray:
     grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
     dim = cv2.convertScaleAbs(grey, alpha=0.45, beta=70)  # keep the photo readable under coloured lines
     out = cv2.cvtColor(dim, cv2.COLOR_GRAY2RGB)
-    if result.excluded_mask.any():
-        shade = np.empty_like(out)
-        shade[:] = EXCLUDED_RGB
-        blended = cv2.addWeighted(out, 0.55, shade, 0.45, 0.0)
-        out[result.excluded_mask] = blended[result.excluded_mask]
+    excluded = np.ascontiguousarray(result.excluded_mask, dtype=bool)
+    if excluded.any():
+        # 55 % grey + 45 % shade, as one lookup per channel of the grey photo and a masked copy: a blend
+        # and two boolean gathers of a 12-MP photo took most of a second.
+        shaded = cv2.LUT(out, _SHADE_LUT)
+        cv2.copyTo(shaded, excluded.view(np.uint8), out)
 
     scale = max(rows, cols) / 1000.0
     thick = max(2, round(scale))
@@ -65,8 +70,34 @@ def render_overlay(image, result) -> np.ndarray:
         cv2.putText(out, label, org, cv2.FONT_HERSHEY_SIMPLEX, font_scale, (0, 0, 0), thick + 2, cv2.LINE_AA)
         cv2.putText(out, label, org, cv2.FONT_HERSHEY_SIMPLEX, font_scale, colour, thick, cv2.LINE_AA)
     radius = max(4, round(6 * scale))
-    for r, c in np.asarray(result.crossings_rc).reshape(-1, 2):
-        centre = (round(c), round(r))
-        cv2.circle(out, centre, radius, (0, 0, 0), thick + 2, cv2.LINE_AA)
-        cv2.circle(out, centre, radius, CROSSING_RGB, thick, cv2.LINE_AA)
+    crossings = np.round(np.asarray(result.crossings_rc, np.float64).reshape(-1, 2)).astype(np.int64)
+    if len(crossings):
+        _stamp_rings(out, crossings, radius, thick)
     return out
+
+
+def _stamp_rings(out: np.ndarray, centres_rc: np.ndarray, radius: int, thick: int) -> None:
+    """A white ring with a black rim around each centre, as `cv2.circle` draws them one by one, but drawn
+    once into a small stamp and blended in by its coverage (2000 `cv2.circle` calls on a 12-MP photo took
+    half a second)."""
+    half = radius + thick + 3
+    side = 2 * half + 1
+    black = np.zeros((side, side), np.uint8)
+    white = np.zeros((side, side), np.uint8)
+    cv2.circle(black, (half, half), radius, 255, thick + 2, cv2.LINE_AA)
+    cv2.circle(white, (half, half), radius, 255, thick, cv2.LINE_AA)
+    a_black = (black.astype(np.float32) / 255.0)[..., None]
+    a_white = (white.astype(np.float32) / 255.0)[..., None]
+    colour = np.asarray(CROSSING_RGB, np.float32)
+    rows, cols = out.shape[:2]
+    for r, c in centres_rc:
+        top, left = r - half, c - half
+        r0, c0 = max(top, 0), max(left, 0)
+        r1, c1 = min(top + side, rows), min(left + side, cols)
+        if r0 >= r1 or c0 >= c1:
+            continue
+        sr, sc = slice(r0 - top, r1 - top), slice(c0 - left, c1 - left)
+        patch = out[r0:r1, c0:c1].astype(np.float32)
+        patch *= 1.0 - a_black[sr, sc]
+        patch += a_white[sr, sc] * (colour - patch)
+        out[r0:r1, c0:c1] = np.clip(patch + 0.5, 0, 255).astype(np.uint8)

@@ -91,7 +91,7 @@ def remeasure(*, all_photos: bool = False, enqueue: bool = False) -> int:
 
 
 WATCHDOG_SECONDS = 60
-# The worker `serve` starts (after `python -m django`): every queue, polled every 0.25 s, measurement cores
+# The worker `serve` starts (after `python -m django`): every queue, polled every 0.1 s, measurement cores
 # preloaded (photos' photo_worker command; bench/photo_latency.py starts the same).
 WORKER_ARGS = ("photo_worker", "--queue-name", "*")
 

@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import hashlib
 import io
+import re
+import struct
 import threading
 import time
 import zipfile
+from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 from PIL import Image, ImageFile
@@ -172,7 +176,88 @@ def derived_jpeg(image: np.ndarray, *, quality: int = 90) -> bytes:
     return buffer.getvalue()
 
 
+# Segments a stripped JPEG keeps: frame (baseline, extended, progressive Huffman), Huffman and quantisation
+# tables, restart interval, and Adobe's APP14 (its colour-transform flag says how to read the components).
+# Everything else before the pixels goes: APP0-13 and APP15 (EXIF with GPS and maker notes, XMP, ICC,
+# IPTC, MPF, Photoshop), comments. Any other marker makes the copy a re-encoding instead.
+_JPEG_KEEP = {0xC0, 0xC1, 0xC2, 0xC4, 0xDB, 0xDD}
+_JPEG_SOF = {0xC0, 0xC1, 0xC2}
+_JPEG_DROP = {0xFE, *range(0xE0, 0xEE), 0xEF}
+_SCAN_END = re.compile(rb"\xff[^\x00\xd0-\xd7\xff]")  # the first marker after entropy-coded data
+
+
+def derived_copy(upload: CheckedUpload) -> bytes:
+    """The metadata-free derived copy of a checked upload.
+
+    A JPEG that needs no turning (no EXIF orientation other than 1) and whose pixels a browser reads as
+    they are (8-bit Huffman-coded grey or YCbCr/RGB) keeps its compressed pixels byte for byte, without
+    any metadata segment (`strip_jpeg_metadata`): no re-encoding (a generation loss and about 0.1 s of
+    the upload of a 12-MP photo). Every other photo is re-encoded from its upright pixels (`derived_jpeg`).
+    """
+    if upload.format == "jpeg":
+        stripped = strip_jpeg_metadata(upload.data, shape=upload.image.shape[:2])
+        if stripped is not None:
+            return stripped
+    return derived_jpeg(upload.image)
+
+
+def strip_jpeg_metadata(data: bytes, *, shape: tuple[int, int]) -> bytes | None:
+    """`data` (a JPEG that decoded to `shape` rows × columns) without its metadata, pixels untouched.
+
+    None when that is not possible or not enough: an EXIF orientation that turns or mirrors the picture
+    (the derived copy must be upright), a frame other than 8-bit baseline/extended/progressive Huffman of
+    1 or 3 components, a size other than `shape`, or a marker this function does not know.
+    """
+    try:
+        with Image.open(io.BytesIO(data)) as im:
+            if im.getexif().get(0x0112, 1) not in (0, 1):
+                return None
+    except (OSError, ValueError, SyntaxError):
+        return None
+    out = [b"\xff\xd8"]
+    at, frame_seen = 2, False
+    while at + 2 <= len(data):
+        if data[at] != 0xFF:
+            return None
+        marker = data[at + 1]
+        if marker == 0xFF:  # fill byte
+            at += 1
+            continue
+        if marker == 0xD9:
+            out.append(b"\xff\xd9")
+            return b"".join(out) if frame_seen else None
+        if at + 4 > len(data):
+            return None
+        length = int.from_bytes(data[at + 2 : at + 4], "big")
+        end = at + 2 + length
+        if length < 2 or end > len(data):
+            return None
+        segment = data[at:end]
+        if marker in _JPEG_SOF:
+            precision, rows, cols, components = segment[4], *struct.unpack(">HH", segment[5:9]), segment[9]
+            if precision != 8 or components not in (1, 3) or (rows, cols) != tuple(shape) or frame_seen:
+                return None
+            frame_seen = True
+            out.append(segment)
+        elif marker in _JPEG_KEEP or (marker == 0xEE and segment[4:9] == b"Adobe"):
+            out.append(segment)
+        elif marker == 0xDA:  # start of scan: copy its entropy-coded data up to the next marker
+            if not frame_seen:
+                return None
+            found = _SCAN_END.search(data, end)
+            if found is None:
+                return None
+            out.append(data[at : found.start()])
+            end = found.start()
+        elif marker not in _JPEG_DROP:
+            return None
+        at = end
+    return None
+
+
 OVERLAY_JPEG_QUALITY = 88
+# Global views are decoded reduced, to no less than this many times the scalp core's working side.
+GLOBAL_DECODE_FACTOR = 4
 
 
 def overlay_jpeg(image: np.ndarray) -> bytes:
@@ -211,16 +296,33 @@ def installed_algorithms() -> dict[str, tuple[str, str]]:
 
 @dataclass(frozen=True)
 class PhotoMeasurement:
+    """A measurement's numbers, and its overlay still to draw.
+
+    The numbers are stored (and shown) first; `overlay_bytes` draws and encodes the overlay afterwards, from
+    the arrays the measurement already holds (the photo is not decoded again). For a 12-MP shed-hair photo
+    the drawing and encoding take about a second (bench/photo_latency.py).
+    """
+
     fields: dict  # Measurement model fields
-    overlay: bytes  # JPEG (`overlay_ext`); overlays stored before were PNG and keep their .png name
-    overlay_ext: str = "jpg"
+    draw: Callable[[], np.ndarray]  # the overlay picture, RGB uint8
+    overlay_ext: str = "jpg"  # JPEG; overlays stored before were PNG and keep their .png name
+
+    def overlay_bytes(self) -> bytes:
+        return overlay_jpeg(self.draw())
+
+    @property
+    def overlay(self) -> bytes:
+        """The overlay drawn and encoded now (for callers that want both at once)."""
+        return self.overlay_bytes()
 
 
 ShedMeasurement = PhotoMeasurement  # the name before trichoscopy and global views were measured
 
 
 def measure_shed_photo(data: bytes) -> PhotoMeasurement:
-    """Measure a stored original (bytes) as the CLI does; fields for the Measurement row and the overlay."""
+    """Measure a stored original (bytes) as the CLI does: fields for the Measurement row, and the overlay
+    to draw afterwards (on the analysed image: the photo on the card plane). Full resolution: hair widths
+    are a few pixels."""
     from trichotrack.cli import shedding_report
     from trichotrack.measure.photo import measure_shedding_photo
     from trichotrack.measure.shedding import render_overlay
@@ -231,7 +333,6 @@ def measure_shed_photo(data: bytes) -> PhotoMeasurement:
     seconds = time.perf_counter() - started
     report = shedding_report(measured, seconds=seconds)
     result = measured.result
-    overlay = render_overlay(measured.analysed_image, result)
     rows, cols = measured.analysed_image.shape[:2]
     fields = {
         "algorithm": result.algorithm,
@@ -251,7 +352,7 @@ def measure_shed_photo(data: bytes) -> PhotoMeasurement:
         "analysed_height_px": rows,
         "seconds": seconds,
     }
-    return PhotoMeasurement(fields, overlay_jpeg(overlay))
+    return PhotoMeasurement(fields, partial(render_overlay, measured.analysed_image, result))
 
 
 def measure_trichoscopy_photo(data: bytes, *, mm_per_px: float | None = None) -> PhotoMeasurement:
@@ -268,7 +369,6 @@ def measure_trichoscopy_photo(data: bytes, *, mm_per_px: float | None = None) ->
     result = analyze_trichoscopy(image, mm_per_px=mm_per_px)
     seconds = time.perf_counter() - started
     report = trichoscopy_report(result, seconds=seconds)
-    overlay = render_trichoscopy_overlay(image, result)
     rows, cols = image.shape[:2]
     fields = {
         "kind": "trichoscopy",
@@ -290,23 +390,27 @@ def measure_trichoscopy_photo(data: bytes, *, mm_per_px: float | None = None) ->
         "analysed_height_px": rows,
         "seconds": seconds,
     }
-    return PhotoMeasurement(fields, overlay_jpeg(overlay))
+    return PhotoMeasurement(fields, partial(render_trichoscopy_overlay, image, result))
 
 
 def measure_global_photo(data: bytes, *, view: str, mm_per_px: float | None = None) -> PhotoMeasurement:
     """Measure a global photo as ``trichotrack measure scalp --view VIEW --json`` does.
 
     `view` is the core's name (top, front, part, left, right). The overlay is at the core's working size,
-    upright (the core finds the orientation from the picture).
+    upright (the core finds the orientation from the picture). The core measures a copy reduced to
+    `scalp.WORK_SIDE_PX` (twice that for the part view), so a JPEG is decoded already reduced by its DCT
+    scaling, to no less than `GLOBAL_DECODE_FACTOR` times that side (about a third of a 12-MP decode).
     """
     from trichotrack.cli import scalp_report
-    from trichotrack.measure.scalp import measure_scalp, render_scalp_overlay
+    from trichotrack.measure.scalp import WORK_SIDE_PX, measure_scalp, render_scalp_overlay
 
     started = time.perf_counter()
-    result = measure_scalp(read_image(data), view=view, mm_per_px=mm_per_px)
+    work_side = 2 * WORK_SIDE_PX if view == "part" else WORK_SIDE_PX
+    image = read_image(data, reduce_to_px=GLOBAL_DECODE_FACTOR * work_side)
+    result = measure_scalp(image, view=view, mm_per_px=mm_per_px)
     seconds = time.perf_counter() - started
     report = scalp_report(result, seconds=seconds)
-    overlay = render_scalp_overlay(result)
+    work_rows, work_cols = result.work_image.shape[:2]
     hairline = report["hairline"] or {}
     fields = {
         "kind": "scalp",
@@ -322,11 +426,11 @@ def measure_global_photo(data: bytes, *, view: str, mm_per_px: float | None = No
         "hairline_recession_index": hairline.get("recession_index"),
         "part_width_mm": report["part_width_mm"],
         "report": _plain(report),
-        "analysed_width_px": overlay.shape[1],
-        "analysed_height_px": overlay.shape[0],
+        "analysed_width_px": work_cols,
+        "analysed_height_px": work_rows,
         "seconds": seconds,
     }
-    return PhotoMeasurement(fields, overlay_jpeg(overlay))
+    return PhotoMeasurement(fields, partial(render_scalp_overlay, result))
 
 
 def _plain(value):

@@ -1,6 +1,9 @@
+import datetime as dt
+
 from django.conf import settings
 from django.db import models
 from django.urls import reverse
+from django.utils import timezone
 
 
 class View(models.TextChoices):
@@ -215,7 +218,8 @@ class Photo(models.Model):
 
 class Measurement(models.Model):
     """The automatic measurement of a photo, with the algorithm version and parameters that made it.
-    Never changed: a clinician's correction is a separate row, and a remeasure adds a new measurement.
+    Never changed, except that its overlay file is added once drawn (after the numbers are stored): a
+    clinician's correction is a separate row, and a remeasure adds a new measurement.
 
     One row per request for every kind (`MeasurementKind`): shed-hair counts, trichoscopy (count, density,
     thin and vellus shares) and global views (visible-scalp fraction, hairline, part width). The shed-hair
@@ -250,7 +254,9 @@ class Measurement(models.Model):
     part_width_mm = models.FloatField(null=True)
     # The CLI's JSON contract for the kind; for shed hairs and trichoscopy the hairs in analysed-image pixels.
     report = models.JSONField(default=dict)
+    # Drawn after the numbers are stored (they are shown while it is drawn): empty until then.
     overlay = models.FileField(max_length=200, blank=True)
+    overlay_error = models.CharField(max_length=300, blank=True)  # why the overlay could not be drawn
     analysed_width_px = models.PositiveIntegerField()
     analysed_height_px = models.PositiveIntegerField()
     seconds = models.FloatField()
@@ -283,6 +289,20 @@ class Measurement(models.Model):
 
     def current_correction(self):
         return self.corrections.order_by("-id").first()
+
+    @property
+    def overlay_state(self) -> str:
+        """``ready``; ``drawing`` just after the numbers were stored; ``failed`` when drawing it raised, or
+        when it is missing longer than a task may run (the worker stopped while drawing)."""
+        if self.overlay:
+            return "ready"
+        if self.overlay_error:
+            return "failed"
+        if self.created_at and timezone.now() - self.created_at > dt.timedelta(
+            minutes=settings.TASK_STUCK_MINUTES
+        ):
+            return "failed"
+        return "drawing"
 
     @property
     def final_count(self) -> int | None:

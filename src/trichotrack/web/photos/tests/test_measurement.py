@@ -75,6 +75,7 @@ class MeasurementTest(PhotoTestCase):
             "scalp_visible_fraction": None,
             "summary": "",
             "finished": False,
+            "overlay": None,
         }
         page = self.client.get(reverse("photos:detail", args=[photo.pk]))
         assert f'data-status-url="{url}"'.encode() in page.content
@@ -83,6 +84,7 @@ class MeasurementTest(PhotoTestCase):
         status = self.client.get(url).json()
         assert status["finished"] and status["status"] == "done" and status["hair_count"] is not None
         assert status["summary"].startswith(f"{status['hair_count']} hairs")
+        assert status["overlay"] == "ready" and "overlay" not in status["label"]
 
     def test_a_failing_measurement_is_shown_and_can_be_requested_again(self):
         self.login(self.alice)

@@ -1,4 +1,4 @@
-"""The photo worker that `trichotrack serve` starts: db_worker polling every 0.25 s, cores preloaded."""
+"""The photo worker that `trichotrack serve` starts: db_worker polling every 0.1 s, cores preloaded."""
 
 import sys
 
@@ -12,9 +12,9 @@ def test_serve_starts_the_photo_worker_on_every_queue():
     assert commands.WORKER_ARGS[1:] == ("--queue-name", "*")
 
 
-def test_it_polls_every_quarter_second_unless_told_otherwise():
+def test_it_polls_every_tenth_of_a_second_unless_told_otherwise():
     parser = photo_worker.Command().create_parser("django", "photo_worker")
-    assert parser.parse_args([]).interval == 0.25
+    assert parser.parse_args([]).interval == 0.1
     assert parser.parse_args(["--interval", "2"]).interval == 2
     assert parser.parse_args(["--queue-name", "images"]).queue_name == "images"  # db_worker's options kept
 

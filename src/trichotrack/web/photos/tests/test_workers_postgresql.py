@@ -1,4 +1,7 @@
-"""Two real `db_worker` processes on PostgreSQL: every photo measured exactly once, none lost.
+"""Two real worker processes on PostgreSQL: every photo measured exactly once, none lost.
+
+Run with django-tasks-db's `db_worker` and with `photo_worker` (what `trichotrack serve` starts: db_worker
+polling faster, cores preloaded), whose overlays are stored after the numbers.
 
 django-tasks-db claims each task row with SELECT … FOR UPDATE SKIP LOCKED; duplicate tasks for the same
 measurement request (a retry, a double click) wait on the photo's row lock and then find the measurement made.
@@ -33,7 +36,8 @@ def database_url() -> str:
     return f"postgres://{s['USER']}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
 
 
-def test_two_workers_never_measure_a_photo_twice_and_lose_none(transactional_db, settings, tmp_path):
+@pytest.mark.parametrize("command", ["db_worker", "photo_worker"])
+def test_two_workers_never_measure_a_photo_twice_and_lose_none(command, transactional_db, settings, tmp_path):
     import datetime as dt
 
     settings.MEDIA_ROOT = str(tmp_path / "media")
@@ -62,7 +66,7 @@ def test_two_workers_never_measure_a_photo_twice_and_lose_none(transactional_db,
     workers = [
         subprocess.Popen(
             [
-                *(sys.executable, "-m", "django", "db_worker", "--batch", "--queue-name", "images"),
+                *(sys.executable, "-m", "django", command, "--batch", "--queue-name", "images"),
                 *("--worker-id", f"worker-{i}", "--no-startup-delay", "--interval", "0.05"),
             ],
             env=env,
@@ -82,4 +86,7 @@ def test_two_workers_never_measure_a_photo_twice_and_lose_none(transactional_db,
     for photo in Photo.objects.all():
         assert Measurement.objects.filter(photo=photo).count() == 1
         assert photo.measure_status == MeasureStatus.DONE
+        assert (
+            photo.current_measurement().overlay_state == "ready"
+        )  # drawn after the numbers, by the same task
     assert {m.worker for m in Measurement.objects.all()} == {"worker-1", "worker-2"}  # both did work

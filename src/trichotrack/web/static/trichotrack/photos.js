@@ -4,9 +4,13 @@
 "use strict";
 
 (function () {
-  // 1. Status: poll the JSON endpoint until the measurement is done or failed, then reload to show it.
-  // Every 0.5 s (a status answer is one small query): part of the upload-to-result time, bench/photo_latency.py.
+  // 1. Status: poll the JSON endpoint until the measurement's numbers are stored (or it failed), then reload
+  // to show them. Every 0.4 s (a status answer is one small query): part of the upload-to-result time,
+  // bench/photo_latency.py. The overlay is drawn after the numbers: while it is, the page shows the numbers
+  // and a placeholder ([data-overlay-poll]) that polls on and reloads once the overlay is there.
+  const POLL_MS = 400;
   const box = document.querySelector("[data-status-url]");
+  const pendingOverlay = document.querySelector("[data-overlay-poll]");
   if (box && box.dataset.finished !== "1") {
     const label = box.querySelector(".status-label");
     const bar = box.querySelector("progress");
@@ -25,9 +29,28 @@
       } catch (e) {
         /* a network hiccup: try again */
       }
-      window.setTimeout(poll, 500);
+      window.setTimeout(poll, POLL_MS);
     };
-    window.setTimeout(poll, 300);
+    window.setTimeout(poll, 250);
+  } else if (pendingOverlay) {
+    const pollOverlay = async () => {
+      try {
+        const response = await fetch(pendingOverlay.dataset.overlayPoll, {
+          headers: { Accept: "application/json" },
+        });
+        if (response.ok) {
+          const s = await response.json();
+          if (s.overlay !== "drawing") {
+            window.location.reload();
+            return;
+          }
+        }
+      } catch (e) {
+        /* a network hiccup: try again */
+      }
+      window.setTimeout(pollOverlay, POLL_MS);
+    };
+    window.setTimeout(pollOverlay, POLL_MS);
   }
 
   // 2. Correction: click a hair to mark it false (removed), click elsewhere to add a missed hair.

@@ -5,6 +5,7 @@ from django.core.management.base import BaseCommand
 from trichotrack.web.photos import analysis
 from trichotrack.web.photos.models import Photo
 from trichotrack.web.photos.services import request_measurement, run_measurement
+from trichotrack.web.photos.tasks import REMEASURE_PRIORITY
 
 
 def progress_bar(done: int, total: int, width: int = 30) -> str:
@@ -35,7 +36,7 @@ class Command(BaseCommand):
         tty = getattr(self.stderr, "isatty", lambda: False)() or sys.stderr.isatty()
         counts = {}
         for done, photo in enumerate(todo, start=1):
-            request_no = request_measurement(photo, enqueue=enqueue)
+            request_no = request_measurement(photo, enqueue=enqueue, priority=REMEASURE_PRIORITY)
             if not enqueue:
                 outcome = run_measurement(photo.pk, request_no, worker="remeasure")
                 counts[outcome] = counts.get(outcome, 0) + 1
