@@ -393,3 +393,51 @@ def test_bad_options_raise_naming_them(make_record, kwargs, match):
         analyze_patient(make_record([150, 160]), **args)
     with pytest.raises(ValueError, match="PatientRecord"):
         analyze_patient([1, 2], kind="density_per_cm2")
+
+
+# ------------------------------------------------------------------------------------ global-view kinds
+
+
+@pytest.mark.parametrize(
+    "kind",
+    [
+        "scalp_visible_pct_vertex",
+        "scalp_visible_pct_frontal",
+        "scalp_visible_pct_midpart",
+        "scalp_visible_pct_temporal_left",
+        "scalp_visible_pct_temporal_right",
+        "hairline_recession_index",
+        "part_width_mm",
+    ],
+)
+def test_global_view_kinds_are_known_and_more_is_worse(kind):
+    from trichotrack.evidence import KINDS
+
+    info = KINDS[kind]
+    assert not info.higher_is_better and not info.shedding and not info.event_count
+
+
+def test_a_known_re_photography_sd_gives_the_interval_with_one_baseline_day(make_record):
+    # Vertex, visible scalp 40 % before, 48 % and 60 % after; SD 4.9 points (bench/results/scalp.md).
+    # One baseline day: SE = 4.9 · √2 = 6.93, MDC95 = 13.58; +8 is inside it, +20 is beyond it (interval
+    # 20 ± 13.58 = 6.42 to 33.58, excludes 0).
+    record = make_record([40], [(56, 48), (168, 60)], kind="scalp_visible_pct_vertex", unit="% of the region")
+    a = analyze_patient(record, kind="scalp_visible_pct_vertex", test_retest_sd=4.9)
+    assert a.error.source == "test_retest_sd" and a.error.df is None
+    assert a.error.mdc95 == pytest.approx(13.58, abs=0.01)
+    early, late = a.followups
+    assert early.verdict == "no_change_beyond_error"
+    assert late.verdict == "increase_beyond_error"
+    assert (late.low, late.high) == (pytest.approx(6.42, abs=0.01), pytest.approx(33.58, abs=0.01))
+    assert "an increase larger than the measurement error" in late.sentence
+    assert "error.external_sd" in codes(a.warnings) and "baseline.too_few" in codes(a.warnings)
+    # Without the known SD, one baseline day leaves the error unknown: nothing is claimed.
+    bare = analyze_patient(record, kind="scalp_visible_pct_vertex")
+    assert bare.error is None and {f.verdict for f in bare.followups} == {"error_unknown"}
+
+
+def test_the_external_sd_warning_is_not_shown_when_the_patients_days_are_known(make_record):
+    record = make_record([0.40, 0.41], [(168, 0.45)], kind="hairline_recession_index", unit="(0-1)")
+    a = analyze_patient(record, kind="hairline_recession_index", test_retest_sd=0.083)
+    assert a.error.source == "test_retest_sd" and "error.external_sd" not in codes(a.warnings)
+    assert a.followups[0].verdict == "no_change_beyond_error"

@@ -14,6 +14,7 @@ CODES: dict[str, str] = {
     "error.unknown": "Measurement error unknown",
     "error.counting_only": "Measurement error covers counting only",
     "error.poisson_floor": "Measurement error set to the chance variation of a count",
+    "error.external_sd": "Measurement error from a test–retest study, not from this patient",
     "followup.missing": "No follow-up measurement",
     "followup.early": "Follow-up earlier than 16 weeks",
     "natural_course.acute_shedding": "Acute shedding resolves by itself",

@@ -486,7 +486,17 @@ def _measurement_error(baseline, measurements, info, test_retest_sd):
         mdc95=mdc95(sem),
     )
     warnings = []
-    if source == "measurement_intervals":
+    if source == "test_retest_sd" and baseline.n_days < 2:
+        warnings.append(
+            _caveat(
+                "error.external_sd",
+                f"The measurement error is a test–retest SD measured outside this patient ({_num(sem)} per "
+                "measurement, e.g. re-photographing the same head); this patient's own day-to-day variation "
+                "is not known from one baseline day. Measure the baseline on at least 2 separate days.",
+                sem=sem,
+            )
+        )
+    elif source == "measurement_intervals":
         warnings.append(
             _caveat(
                 "error.counting_only",

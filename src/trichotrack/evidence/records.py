@@ -81,6 +81,27 @@ KINDS: dict[str, KindInfo] = {
     "shaft_width_um": KindInfo(
         "mean hair-shaft width", higher_is_better=True, shedding=False, event_count=False
     ),
+    # Global views (trichotrack.measure.scalp): the share of the view's scalp region where scalp shows, in
+    # percent, one kind per view (views are not comparable with each other); the frontal hairline's recession
+    # index (0 a full juvenile hairline, 1 no frontal hair); the width of the mid-line part.
+    **{
+        f"scalp_visible_pct_{view}": KindInfo(
+            f"visible scalp ({label} view)", higher_is_better=False, shedding=False, event_count=False
+        )
+        for view, label in (
+            ("vertex", "vertex"),
+            ("frontal", "frontal"),
+            ("midpart", "mid-part"),
+            ("temporal_left", "left temporal"),
+            ("temporal_right", "right temporal"),
+        )
+    },
+    "hairline_recession_index": KindInfo(
+        "frontal hairline recession index", higher_is_better=False, shedding=False, event_count=False
+    ),
+    "part_width_mm": KindInfo(
+        "mid-line part width", higher_is_better=False, shedding=False, event_count=False
+    ),
 }
 
 #: Kinds of dated events a record can hold.

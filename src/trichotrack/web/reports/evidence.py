@@ -7,6 +7,11 @@ The evidence core knows nothing of Django; this module is the one place that rea
   whose kind follows the photo's protocol, with the days since shampoo and the session's hair-state tags;
 - a trichoscopy image's density (of the patient's most imaged target site) becomes a ``density_per_cm2``
   measurement with its count interval;
+- a usable global view's visible-scalp fraction becomes a ``scalp_visible_pct_<view>`` measurement (in
+  percent of the view's region, one kind per view), the frontal view's hairline a
+  ``hairline_recession_index`` and the part view's width a ``part_width_mm``; their measurement error is the
+  re-photography SD of bench/results/scalp.md (`TEST_RETEST_SD`: the same head re-shot with pose, light and
+  distance changed), or the patient's own baseline days when these vary more;
 - each procedure is a ``surgery`` event (the liposuction of the harvest can itself trigger shedding), the
   first one is the index date;
 - the onset of hair loss is a ``shedding_onset`` event; a hair-loss medication started is a concurrent
@@ -44,6 +49,30 @@ KIND_BY_PROTOCOL = {
 }
 #: The automatic count's interval holds the true count at least 80 % of the time (trichotrack.measure).
 COUNT_INTERVAL_LEVEL = 0.80
+#: Global-view kinds come after the shed-hair and trichoscopy kinds (the cohort's default, the case report's
+#: first analysis): they are supporting measures, and a patient photographed in five views has five of them.
+GLOBAL_KIND_PREFIXES = ("scalp_visible_pct_", "hairline_recession_index", "part_width_mm")
+
+
+def _test_retest_sds() -> dict[str, float]:
+    """{kind: SD of one measurement when the same head is photographed again}: the photos app's SDs (from
+    bench/results/scalp.md, RMS over 42 heads: vertex 0.049, frontal 0.055, recession index 0.083), the
+    fractions in percent like the measurements. The part width has no benchmarked SD yet."""
+    from trichotrack.web.photos import models as photo_models
+
+    by_view = getattr(photo_models, "SCALP_FRACTION_SD_BY_VIEW", {})
+    sds = {f"scalp_visible_pct_{view}": 100.0 * sd for view, sd in by_view.items()}
+    recession = getattr(photo_models, "HAIRLINE_RECESSION_SD", None)
+    if recession is not None:
+        sds["hairline_recession_index"] = recession
+    return sds
+
+
+def rephotography_sd(kind: str) -> float | None:
+    """The known re-photography SD of one measurement of `kind` (None: only the patient's own days)."""
+    return _test_retest_sds().get(kind)
+
+
 #: An untreated patient's baseline: the measurement days within this many days of their first.
 UNTREATED_BASELINE_DAYS = 28
 #: The pre-specified cohort endpoint: 24 weeks (hair-loss trials read out at 16–24 weeks or later), ± 4 weeks.
@@ -72,11 +101,11 @@ def treatment_dates(patient) -> list[dt.date]:
 
 
 def measured_photos(patient=None):
-    """Shed-hair and trichoscopy photos with their sessions, measurements and corrections, oldest first; of
-    one patient, or (no patient) as the queryset to prefetch for a whole cohort."""
-    from trichotrack.web.photos.models import Photo, View
+    """Shed-hair, trichoscopy and global-view photos with their sessions, measurements and corrections, oldest
+    first; of one patient, or (no patient) as the queryset to prefetch for a whole cohort."""
+    from trichotrack.web.photos.models import GLOBAL_VIEWS, Photo, View
 
-    photos = Photo.objects.filter(view__in=(View.SHED, View.TRICHOSCOPY))
+    photos = Photo.objects.filter(view__in=(View.SHED, View.TRICHOSCOPY, *GLOBAL_VIEWS))
     if patient is not None:
         photos = photos.filter(patient=patient)
     return (
@@ -183,6 +212,43 @@ def trichoscopy_measurements(patient, photos=None) -> list[Measurement]:
     return out
 
 
+def global_measurements(patient, photos=None) -> list[Measurement]:
+    """The usable global-view measurements, oldest first: the visible-scalp fraction of each view (in
+    percent), the frontal hairline's recession index and the part width. A view the measurement called not
+    usable (wrong framing, blur, …) is left out, as on the photo timeline."""
+    from trichotrack.web.photos.models import GLOBAL_VIEWS, View
+
+    out = []
+    for photo in measured_photos(patient) if photos is None else photos:
+        current = _current(photo) if photo.view in GLOBAL_VIEWS else None
+        if current is None:
+            continue
+        m = current[0]
+        if getattr(m, "kind", "") != "scalp" or not getattr(m, "usable", False):
+            continue
+        common = {"hair_state": _hair_state(photo), "ref": f"photo:{photo.pk}"}
+        day = photo.session.taken_on
+        if m.scalp_visible_fraction is not None:
+            out.append(
+                Measurement(
+                    day,
+                    100.0 * m.scalp_visible_fraction,
+                    unit="% of the region",
+                    kind=f"scalp_visible_pct_{photo.view}",
+                    **common,
+                )
+            )
+        if photo.view == View.FRONTAL and m.hairline_recession_index is not None:
+            out.append(
+                Measurement(
+                    day, m.hairline_recession_index, unit="(0–1)", kind="hairline_recession_index", **common
+                )
+            )
+        if photo.view == View.MIDPART and m.part_width_mm is not None:
+            out.append(Measurement(day, m.part_width_mm, unit="mm", kind="part_width_mm", **common))
+    return out
+
+
 def _events(patient, treatments) -> list[Event]:
     events = [Event(day, "surgery", label="liposuction for the fat harvest") for day in treatments]
     if patient.onset_date:
@@ -206,7 +272,11 @@ def patient_record(patient, *, patient_id: str | None = None) -> PatientRecord |
     photos = getattr(patient, "evidence_photos", None)
     if photos is None:
         photos = list(measured_photos(patient))
-    measurements = shed_measurements(patient, photos) + trichoscopy_measurements(patient, photos)
+    measurements = (
+        shed_measurements(patient, photos)
+        + trichoscopy_measurements(patient, photos)
+        + global_measurements(patient, photos)
+    )
     if treatments:
         index, group = treatments[0], "treated"
     elif measurements:
@@ -226,10 +296,15 @@ def patient_record(patient, *, patient_id: str | None = None) -> PatientRecord |
     )
 
 
+def is_global_kind(kind: str) -> bool:
+    return kind.startswith(GLOBAL_KIND_PREFIXES)
+
+
 def kinds_of(records) -> list[str]:
-    """Measurement kinds present, the most measured first."""
+    """Measurement kinds present: shed-hair and trichoscopy kinds first, then the global views'; within
+    each, the most measured first."""
     counts = Counter(m.kind for r in records for m in r.measurements)
-    return [kind for kind, _ in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))]
+    return [kind for kind, _ in sorted(counts.items(), key=lambda kv: (is_global_kind(kv[0]), -kv[1], kv[0]))]
 
 
 def patient_analyses(patient) -> tuple[PatientRecord | None, list]:
@@ -238,7 +313,10 @@ def patient_analyses(patient) -> tuple[PatientRecord | None, list]:
     if record is None:
         return None, []
     hemisphere = hemisphere_of(patient.clinic)
-    return record, [analyze_patient(record, kind=k, hemisphere=hemisphere) for k in kinds_of([record])]
+    return record, [
+        analyze_patient(record, kind=k, hemisphere=hemisphere, test_retest_sd=rephotography_sd(k))
+        for k in kinds_of([record])
+    ]
 
 
 def cohort_records(clinic, *, pseudonym=None) -> list[PatientRecord]:
@@ -262,7 +340,7 @@ def cohort_records(clinic, *, pseudonym=None) -> list[PatientRecord]:
 
 
 def cohort_kind(records, requested: str | None = None) -> str:
-    """The requested kind if some patient has it, else the one most measured among treated patients, else the
+    """The requested kind if some patient has it, else the first of `kinds_of` the treated patients, else the
     wash test (the protocol the clinic is asked to use)."""
     available = kinds_of(records)
     if requested in available:
@@ -285,6 +363,7 @@ def cohort_analysis(clinic, *, kind: str | None = None, pseudonym=None, as_of: d
         window_days=WINDOW_DAYS,
         as_of=as_of or timezone.localdate(),
         hemisphere=hemisphere_of(clinic),
+        test_retest_sd=rephotography_sd(kind),
     )
     return analysis, kind, available
 

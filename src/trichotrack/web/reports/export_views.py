@@ -1,4 +1,8 @@
-"""Download an export as a ZIP: the format's files and the codebook.
+"""Download an export as a ZIP made inside the request: the format's files and the codebook.
+
+The reports page no longer links here: its buttons make the export in the background with a progress bar
+(`job_views`, `jobs`), which a big clinic needs (20–45 s at 10,000 patients, bench/results/exports.md). This
+URL stays for scripts and small clinics that want the file in one request.
 
 De-identified exports: every role that may read the clinic's records (researchers included). Identified
 exports: clinicians and administrators only. Each download is one export in the audit trail, with one entry

@@ -42,7 +42,16 @@ from trichotrack.web.patients.models import (
     Staging,
     StagingScale,
 )
-from trichotrack.web.photos.models import GLOBAL_VIEWS, Correction, Measurement, Photo, Protocol, View
+from trichotrack.web.photos.models import (
+    GLOBAL_VIEWS,
+    HAIRLINE_RECESSION_SD,
+    SCALP_FRACTION_SD_BY_VIEW,
+    Correction,
+    Measurement,
+    Photo,
+    Protocol,
+    View,
+)
 from trichotrack.web.procedures.models import Activation, Depth, Procedure, SvfMethod
 from trichotrack.web.safety.models import (
     CTCAE_TERMS,
@@ -58,6 +67,7 @@ from .services import subject_id_for_pk
 TABULAR_FORMATS = ("csv", "parquet", "spss", "stata")
 FORMATS = (*TABULAR_FORMATS, "fhir")
 CHUNK_ROWS = 5000
+PROGRESS_PATIENTS = 250  # report progress every this many patients
 MAX_SHIFT_DAYS = 180
 AGE_TOP_CODE = 90  # HIPAA safe harbor: ages over 89 are reported as one group
 
@@ -134,6 +144,23 @@ class ExportContext:
     outcome_sums: dict = field(default_factory=dict)
     outcomes_complete: bool = False
     cache: dict = field(default_factory=dict)
+    # How far the export is, for a progress bar: progress(step text, fraction 0–1 of the whole export).
+    # `span` is the part of the whole that the table being written covers (set by `write_export`).
+    progress: Callable[[str, float], None] | None = None
+    span: tuple[float, float] = (0.0, 1.0)
+    step: str = ""
+
+    def report(self, text: str, done: int = 0, total: int = 0) -> None:
+        """Tell the caller what is being done: `text`, `done` of `total` items of the current table."""
+        if self.progress is not None:
+            low, high = self.span
+            self.progress(text, low + (high - low) * (min(done / total, 1.0) if total else 0.0))
+
+    def report_patient(self, n: int) -> None:
+        """Report the first, every `PROGRESS_PATIENTS`-th and the last patient ("…: patient 40 / 100")."""
+        total = len(self.patients)
+        if self.progress is not None and (n % PROGRESS_PATIENTS == 0 or n in (1, total)):
+            self.report(f"{self.step}: patient {n:,} / {total:,}", n, total)
 
     def date(self, patient: PatientInfo, day: dt.date | dt.datetime | None) -> dt.date | None:
         """The date as exported: the true date, or shifted by the patient's offset when de-identified."""
@@ -251,6 +278,40 @@ def timepoint(info: PatientInfo, day: dt.date, visit_kind: str | None) -> str:
     return "other"
 
 
+#: {scheduled visit: (days after a treatment, half-width of its window)}
+VISIT_WINDOWS = {kind.value: (days, half_width) for kind, days, half_width in SCHEDULE}
+#: The wide table has columns for the visits after the first and the second treatment (the prophylactic
+#: one, usually about a year later); a third or later treatment's visits are in the long table only.
+WIDE_TREATMENTS = 2
+
+
+def wide_slot(info: PatientInfo, day: dt.date, tp: str, number: int) -> str | None:
+    """The wide table's timepoint for a measurement: ``baseline`` (before the first treatment), the visit
+    (``2m``) after the first treatment, ``t2_2m`` after the second; None for anything else.
+
+    A scheduled visit belongs to the latest of the first two treatments whose window holds the day (a
+    session recorded for the first treatment's 12-month visit, taken after the second treatment, is still the
+    first's when the day is in that visit's window); failing that, to the latest treatment on or before the
+    day. There is no separate baseline before the second treatment: measurements before it are follow-ups of
+    the first."""
+    if tp == "baseline":
+        return "baseline" if number <= 1 else None
+    window = VISIT_WINDOWS.get(tp)
+    if window is None:
+        return None
+    owner = None
+    for n, treated in enumerate(info.treatments[:WIDE_TREATMENTS], start=1):
+        if abs((day - treated).days - window[0]) <= window[1]:
+            owner = n
+    if owner is None:
+        owner = number
+    if owner == 1:
+        return tp
+    if owner == 2:
+        return f"t2_{tp}"
+    return None
+
+
 # ---------------------------------------------------------------------------------------------------------
 # The measurements (long table)
 
@@ -304,9 +365,16 @@ def available_measures() -> tuple:
 
 
 def _scalp_sd() -> float | None:
-    from trichotrack.web.photos import models as photo_models
+    """The largest view's SD: for a global view the photos app has no SD of."""
+    return max(SCALP_FRACTION_SD_BY_VIEW.values(), default=None)
 
-    return getattr(photo_models, "SCALP_FRACTION_SD", None)
+
+#: {measure: {view (None: any): SD of one photo re-taken of the same head}} (photos.models, from
+#: bench/results/scalp.md): the long table's low and high of the global views. The part width has none yet.
+REPHOTOGRAPHY_SD = {
+    "scalp_visible_fraction": dict(SCALP_FRACTION_SD_BY_VIEW),
+    "hairline_recession_index": {None: HAIRLINE_RECESSION_SD},
+}
 
 
 def _latest_corrections(clinic) -> dict[int, int]:
@@ -366,7 +434,9 @@ def measurement_rows(ctx: ExportContext, *, hash_photos: bool = True) -> Iterato
     ]  # fmt: skip
     # A hash stored at upload (if the photos app keeps one) spares reading every derived copy again.
     stored_hash = "derived_sha256" in {f.name for f in Photo._meta.concrete_fields}
-    names = head + value_fields + (["photo__derived_sha256"] if stored_hash else [])
+    has_usable = "usable" in _measurement_fields()
+    names = head + value_fields + (["usable"] if has_usable else [])
+    names += ["photo__derived_sha256"] if stored_hash else []
     index = {name: i for i, name in enumerate(names)}
     query = (
         Measurement.objects.filter(photo__patient__clinic=ctx.clinic)
@@ -384,8 +454,9 @@ def measurement_rows(ctx: ExportContext, *, hash_photos: bool = True) -> Iterato
             by_view[view].append((code, index[value_field], index.get(low_field), index.get(high_field)))
     wide = _wide_outcomes_by_measure()
     sums = ctx.outcome_sums = defaultdict(lambda: [0.0, 0])
-    i_low, i_high = index.get("count_low"), index.get("count_high")
-    previous_photo = None
+    i_low, i_high, i_usable = index.get("count_low"), index.get("count_high"), index.get("usable")
+    previous_photo = previous_patient = None
+    n_patients = 0
     for values in query.iterator(chunk_size=CHUNK_ROWS):
         (pk, photo_id, patient_id, view, protocol, shampoo, taken_on, visit_kind, derived, algorithm,
          version, countable) = values[:12]  # fmt: skip
@@ -395,6 +466,10 @@ def measurement_rows(ctx: ExportContext, *, hash_photos: bool = True) -> Iterato
         info = ctx.patients.get(patient_id)
         if info is None:
             continue
+        if patient_id != previous_patient:
+            previous_patient = patient_id
+            n_patients += 1
+            ctx.report_patient(n_patients)
         number, treated = treatment_on(info, taken_on)
         first = info.treatments[0] if info.treatments else None
         tp = timepoint(info, taken_on, visit_kind)
@@ -429,8 +504,11 @@ def measurement_rows(ctx: ExportContext, *, hash_photos: bool = True) -> Iterato
                 low, high = values[i_low] * per_cm2, values[i_high] * per_cm2
                 if corrected is not None:
                     final = corrected * per_cm2
-            elif code == "scalp_visible_fraction" and scalp_sd is not None:
-                low, high = max(value - 1.96 * scalp_sd, 0.0), min(value + 1.96 * scalp_sd, 1.0)
+            elif code in REPHOTOGRAPHY_SD:  # global views: ± 1.96 · the re-photography SD, within 0–1
+                sds = REPHOTOGRAPHY_SD[code]
+                sd = sds.get(view, sds.get(None, scalp_sd))
+                if sd is not None:
+                    low, high = max(value - 1.96 * sd, 0.0), min(value + 1.96 * sd, 1.0)
             final_value = float(value if final is None else final)
             row = dict(common)
             row["measure"] = code
@@ -439,10 +517,16 @@ def measurement_rows(ctx: ExportContext, *, hash_photos: bool = True) -> Iterato
             row["high"] = None if high is None else float(high)
             row["corrected_value"] = None if final is None else float(final)
             row["final_value"] = final_value
-            if number <= 1 and tp in TIMEPOINT_CODES:  # the wide table: around the first treatment only
+            # The wide means leave out what the measurement itself rejected: a count the algorithm called
+            # not countable (unless a clinician corrected it), a global view it called not usable.
+            rejected = (countable is False and final is None) or (
+                has_usable and view in GLOBAL_VIEWS and values[i_usable] is False
+            )
+            slot = None if rejected else wide_slot(info, taken_on, tp, number)
+            if slot is not None:  # the wide table: around the first and the second treatment
                 for prefix, restriction in wide.get(code, ()):
                     if restriction is None or common[restriction[0]] == restriction[1]:
-                        acc = sums[(patient_id, f"{prefix}_{tp}")]
+                        acc = sums[(patient_id, f"{prefix}_{slot}")]
                         acc[0] += final_value
                         acc[1] += 1
             yield row
@@ -509,6 +593,8 @@ LONG_COLUMNS = (
         "float",
         "see measure",
         source="photos.Measurement.count_low",
+        note="Global views: value − 1.96 × the view's re-photography SD (bench/results/scalp.md), at "
+        "least 0; empty for the part width (no SD measured yet)",
     ),
     Column(
         "high",
@@ -892,7 +978,35 @@ WIDE_OUTCOMES = (
     ("density", "density", None, "Hair density at the trichoscopy site (hairs/cm2)"),
     ("thin", "thin_hair_share", None, "Share of thin hairs (trichoscopy)"),
     ("scalp_top", "scalp_visible_fraction", ("view", View.VERTEX), "Visible-scalp fraction, vertex view"),
+    ("scalp_front", "scalp_visible_fraction", ("view", View.FRONTAL), "Visible-scalp fraction, frontal view"),
+    ("hairline", "hairline_recession_index", None, "Hairline recession index (0 full, 1 none)"),
+    ("part", "part_width_mm", None, "Mid-line part width"),
 )
+WIDE_UNITS = {"shed_count": "hairs", "density": "hairs/cm2", "part_width_mm": "mm"}
+MEAN_NOTE = (
+    "Counts the algorithm called not countable (and no clinician corrected) and global views it called not "
+    "usable are left out of the mean."
+)
+T2_NOTE = (
+    "After the second (prophylactic) treatment. No separate baseline before it: measurements before the "
+    "second treatment are follow-ups of the first. Visits after a third or later treatment are only in the "
+    "long table (measurements)."
+)
+
+
+def _sd_note(sd: float) -> str:
+    mdc = 1.96 * math.sqrt(2) * sd
+    return (
+        f"Re-photography SD {sd:g} (bench/results/scalp.md): a change smaller than {mdc:.2f} (MDC95) is "
+        "within measurement error"
+    )
+
+
+SD_NOTE = {
+    "scalp_top": _sd_note(SCALP_FRACTION_SD_BY_VIEW[View.VERTEX]),
+    "scalp_front": _sd_note(SCALP_FRACTION_SD_BY_VIEW[View.FRONTAL]),
+    "hairline": _sd_note(HAIRLINE_RECESSION_SD),
+}
 FIRST_PROCEDURE = (
     "lipoaspirate_ml",
     "svf_method",
@@ -973,7 +1087,8 @@ def patient_rows(ctx: ExportContext) -> Iterator[dict]:
         if status in (VisitStatus.DONE, VisitStatus.MISSED):
             visits[pid][status] += 1
     outcomes = outcome_means(ctx)
-    for pk, info in ctx.patients.items():
+    for n, (pk, info) in enumerate(ctx.patients.items(), start=1):
+        ctx.report_patient(n)
         first = info.treatments[0] if info.treatments else None
         reference_day = first or ctx.today
         staging = _latest_before(stagings[pk], reference_day)
@@ -1121,12 +1236,26 @@ WIDE_COLUMNS = (
             f"{prefix}_{tp}",
             f"{label}, {tp_label.lower().replace('a treatment', 'the first treatment')}: mean",
             "float",
-            "hairs" if measure == "shed_count" else "hairs/cm2" if measure == "density" else "1",
+            WIDE_UNITS.get(measure, "1"),
             source="long table, final_value",
+            note=" ".join(filter(None, (MEAN_NOTE, SD_NOTE.get(prefix, "")))),
         )
         for prefix, measure, _, label in WIDE_OUTCOMES
         for tp, tp_label in TIMEPOINTS
         if tp != "other"
+    ),
+    *(
+        Column(
+            f"{prefix}_t2_{tp}",
+            f"{label}, {tp_label.lower().replace('a treatment', 'the second treatment')}: mean",
+            "float",
+            WIDE_UNITS.get(measure, "1"),
+            source="long table, final_value",
+            note=" ".join(filter(None, (T2_NOTE, MEAN_NOTE, SD_NOTE.get(prefix, "")))),
+        )
+        for prefix, measure, _, label in WIDE_OUTCOMES
+        for tp, tp_label in TIMEPOINTS
+        if tp not in ("other", "baseline")
     ),
 )
 
@@ -1287,6 +1416,7 @@ def write_spss(table: Table, ctx: ExportContext, path: Path) -> int:
     import pyreadstat
 
     df, labels, value_labels, n = _stat_frame(table, ctx, stata=False)
+    ctx.report(f"writing SPSS {path.name}", 1, 1)
     measure = {
         c.name: "nominal" if (c.codes or c.type == "string") else "scale"
         for c in table.columns_for(ctx.deidentified)
@@ -1307,6 +1437,7 @@ def write_stata(table: Table, ctx: ExportContext, path: Path) -> int:
     import pyreadstat
 
     df, labels, value_labels, n = _stat_frame(table, ctx, stata=True)
+    ctx.report(f"writing Stata {path.name}", 1, 1)
     pyreadstat.write_dta(
         df,
         str(path),
@@ -1368,7 +1499,10 @@ def write_codebook(out_dir: Path, fmt: str, ctx: ExportContext, counts: dict) ->
     lines = [
         f"# trichotrack export codebook ({fmt}, {kind})",
         "",
-        f"Clinic: {ctx.clinic}. Exported on {ctx.today.isoformat()}: {len(ctx.patients)} patients"
+        # no calendar date in a de-identified export's text (the dates in its tables are shifted)
+        f"Clinic: {ctx.clinic}. "
+        + ("Exported" if ctx.deidentified else f"Exported on {ctx.today.isoformat()}")
+        + f": {len(ctx.patients)} patients"
         + (f", {ctx.excluded} left out without a valid research consent." if ctx.deidentified else "."),
         "",
     ]
@@ -1423,6 +1557,11 @@ def _fhir_codebook_lines(rows: list[tuple], counts: dict) -> list[str]:
 # The export
 
 
+FORMAT_NAMES = {"csv": "CSV", "parquet": "Parquet", "spss": "SPSS", "stata": "Stata", "fhir": "FHIR"}
+# The share of an export's time each table takes (bench/exports.py: the long table is most of it).
+TABLE_WEIGHTS = {"measurements": 0.55, "patients": 0.25, "procedures": 0.08, "adverse_events": 0.07}
+
+
 def write_export(
     clinic,
     fmt: str,
@@ -1432,34 +1571,50 @@ def write_export(
     user=None,
     via: str = "web",
     today: dt.date | None = None,
+    progress: Callable[[str, float], None] | None = None,
 ) -> ExportResult:
     """Write one export of `clinic` into `out_dir` and record it in the audit trail.
 
     One audit event for the export (who, format, identified or not, number of patients) and one per patient
-    exported, like the research CSV.
+    exported, like the research CSV. `progress(step, fraction)`, when given, is called as the export goes
+    ("measurements: patient 4,000 / 10,000", "writing SPSS measurements.sav") with the fraction done, 0–1;
+    the last call says 1.0.
     """
     if fmt not in FORMATS:
         raise ValueError(f"unknown export format {fmt!r}; choose one of {', '.join(FORMATS)}")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    if progress is not None:
+        progress("choosing the patients", 0.0)
     ctx = build_context(clinic, deidentified=deidentified, today=today)
+    ctx.progress = progress
     files: list[Path] = []
     counts: dict[str, int] = {}
     if fmt == "fhir":
         from .fhir import write_bundle
 
         path = out_dir / "bundle.json"
+        ctx.span, ctx.step = (0.02, 0.95), "FHIR bundle"
+        ctx.report("FHIR bundle")
         counts = write_bundle(ctx, path)
         files.append(path)
     else:
         writer, suffix = WRITERS[fmt]
+        start = 0.02
         # the measurements first: the wide table's outcome means are summed while they are written
         for table in sorted(TABLES, key=lambda t: t.name != "measurements"):
+            end = start + 0.93 * TABLE_WEIGHTS[table.name]
+            ctx.span, ctx.step = (start, end), f"{table.name.replace('_', ' ')} ({FORMAT_NAMES[fmt]})"
+            ctx.report(ctx.step)
             counts[table.name] = writer(table, ctx, out_dir / f"{table.name}.{suffix}")
+            start = end
         files += [out_dir / f"{table.name}.{suffix}" for table in TABLES]
         counts = {table.name: counts[table.name] for table in TABLES}
+    ctx.span = (0.95, 1.0)
+    ctx.report("writing the codebook")
     files += write_codebook(out_dir, fmt, ctx, counts)
     _audit(ctx, user, fmt=fmt, via=via, counts=counts)
+    ctx.report("done", 1, 1)
     return ExportResult(fmt, deidentified, tuple(files), len(ctx.patients), ctx.excluded, counts)
 
 

@@ -121,6 +121,16 @@ def case_report_context(patient, *, identify: bool = True) -> dict:
         rows = photo_services.trichoscopy_series(patient)
         if any(r["density"] is not None for r in rows):
             density_chart = charts.density_svg(rows, treatments=treatments)
+    global_charts = []
+    if hasattr(photo_services, "scalp_series") and hasattr(charts, "scalp_fraction_svg"):
+        from trichotrack.web.photos.models import View
+
+        for view, rows in photo_services.scalp_series(patient).items():
+            label = View(view).label
+            global_charts.append(charts.scalp_fraction_svg(rows, treatments=treatments, view_label=label))
+            if view == View.FRONTAL and any(r.get("recession") is not None for r in rows):
+                hairline_rows = [r for r in rows if r.get("recession") is not None]
+                global_charts.append(charts.hairline_svg(hairline_rows, treatments=treatments))
     pairs = []
     for pair in patient.photo_pairs.select_related("baseline__session", "followup__session"):
         pairs.append(
@@ -139,6 +149,7 @@ def case_report_context(patient, *, identify: bool = True) -> dict:
         "analyses": analyses,
         "chart": charts.shed_timeline_svg(series, treatments=treatments) if series or treatments else None,
         "density_chart": density_chart,
+        "global_charts": global_charts,
         "pairs": pairs,
         "procedures": _procedure_rows(patient),
         "adverse_events": list(patient.adverse_events.all()),
@@ -210,9 +221,15 @@ def cohort_context(clinic, *, kind=None, deidentified: bool = False) -> dict:
     }
 
 
-def cohort_report_pdf(clinic, *, user, kind=None, deidentified: bool = False, via: str = "web") -> bytes:
-    """The cohort report of `clinic` as PDF bytes; audited."""
+def cohort_report_pdf(
+    clinic, *, user, kind=None, deidentified: bool = False, via: str = "web", progress=None
+) -> bytes:
+    """The cohort report of `clinic` as PDF bytes; audited. `progress(step, fraction)` as in
+    `exports.write_export`."""
+    report = progress or (lambda step, fraction: None)
+    report("analysing the cohort", 0.05)
     context = cohort_context(clinic, kind=kind, deidentified=deidentified)
+    report("writing the PDF", 0.6)
     pdf = html_to_pdf(render_to_string("reports/pdf/cohort.html", context))
     analysis = context["analysis"]
     audit.record(

@@ -6,12 +6,24 @@ from django.utils import timezone
 
 from trichotrack.web.clinics.access import clinic_view
 
-from . import services
+from . import jobs, services
+from .models import ReportJob
+
+RECENT_JOBS = 10
 
 
 @clinic_view()
 def index(request):
-    return render(request, "reports/index.html", {"columns": services.COLUMNS})
+    recent = ReportJob.objects.filter(user=request.user, clinic=request.membership.clinic)[:RECENT_JOBS]
+    context = {
+        "columns": services.COLUMNS,
+        "jobs": [jobs.check_stopped(job) for job in recent],
+        "export_formats": [
+            ("csv", "CSV"), ("parquet", "Parquet"), ("spss", "SPSS (.sav)"), ("stata", "Stata (.dta)"),
+            ("fhir", "FHIR bundle"),
+        ],
+    }  # fmt: skip
+    return render(request, "reports/index.html", context)
 
 
 @clinic_view()

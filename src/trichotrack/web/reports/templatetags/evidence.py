@@ -59,7 +59,7 @@ def interval(iv):
 
 ERROR_SOURCES = {
     "baseline_repeats": "the spread of the baseline days",
-    "test_retest_sd": "a known test–retest SD",
+    "test_retest_sd": "a known test–retest SD (for photos: re-photographing the same head)",
     "measurement_intervals": "the photos' count intervals (counting error only)",
     "poisson_floor": "the chance variation of a count",
 }

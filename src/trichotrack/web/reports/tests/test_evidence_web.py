@@ -257,7 +257,7 @@ class PanelTest(EvidenceTestCase):
 
     def test_a_patient_without_measurements_gets_a_plain_note(self):
         text = self.page(self.alice).content.decode()
-        assert "No measured shed-hair photo and no treatment yet" in text
+        assert "No measured photo and no treatment yet" in text
 
 
 class CohortPageTest(EvidenceTestCase):

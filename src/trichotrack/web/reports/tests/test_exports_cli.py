@@ -1,12 +1,15 @@
 """`trichotrack export FORMAT --out DIR [--deidentified] [--clinic X]` through the CLI's main()."""
 
 import csv
+import io
 
 import pytest
 
-from trichotrack.cli import main
+from trichotrack.cli import build_parser, main
 from trichotrack.web.audit.models import AuditEvent
 from trichotrack.web.clinics.models import Clinic
+from trichotrack.web.reports.cli_common import ProgressBar
+from trichotrack.web.reports.export_cli import run_export
 from trichotrack.web.test import make_patient
 
 
@@ -81,3 +84,40 @@ def test_an_unknown_format_is_refused_by_the_parser(capsys):
 def test_an_empty_database_is_exit_2(data_dir, db, capsys):
     assert main(["export", "csv", "--out", str(data_dir / "o")]) == 2
     assert "the database holds no clinic" in capsys.readouterr().err
+
+
+class FakeTerminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_a_terminal_gets_a_progress_bar_on_stderr_and_stdout_stays_clean(data_dir, clinic):
+    out, err = io.StringIO(), FakeTerminal()
+    args = build_parser().parse_args(["export", "spss", "--out", str(data_dir / "o")])
+    assert run_export(args, out=out, err=err) == 0
+    bar = err.getvalue()
+    assert bar.startswith("\r[") and bar.endswith("\n") and bar.count("\n") == 1
+    assert "] 100% done" in bar and "choosing the patients" in bar
+    assert out.getvalue().startswith("North Clinic: identified spss export") and "\r" not in out.getvalue()
+
+
+def test_no_progress_bar_when_stderr_is_not_a_terminal(data_dir, clinic, capsys):
+    assert main(["export", "csv", "--out", str(data_dir / "o")]) == 0
+    assert capsys.readouterr().err == ""
+    quiet = io.StringIO()
+    bar = ProgressBar(quiet)
+    bar("measurements: patient 1 / 2", 0.5)
+    bar.close()
+    assert quiet.getvalue() == ""
+
+
+def test_the_progress_bar_is_throttled_but_always_shows_the_end():
+    err = FakeTerminal()
+    bar = ProgressBar(err, seconds=60)
+    bar("first", 0.1)
+    bar("skipped", 0.5)
+    bar("done", 1.0)
+    bar.close()
+    drawn = err.getvalue()
+    assert "first" in drawn and "skipped" not in drawn and "] 100% done" in drawn
+    assert "[##" in drawn.split("\r")[-1]

@@ -60,8 +60,8 @@ class ReportCliTest(EvidenceTestCase):
                 "no patient 'A-999' in clinic \"Alice's clinic\"",
             ),
             (("patient", "C-001", "--clinic", "Alice's clinic"), "no patient 'C-001'"),  # another clinic's
-            (("cohort", "--clinic", "Nowhere"), "no clinic 'Nowhere'"),
-            (("cohort",), "several clinics: choose one with --clinic"),
+            (("cohort", "--clinic", "Nowhere"), "no clinic with id or name 'Nowhere'"),
+            (("cohort",), "several clinics; choose one with --clinic"),
         ]
         for argv, message in cases:
             code, _, err = self.run_cli(*argv, "--out", str(self.path()))

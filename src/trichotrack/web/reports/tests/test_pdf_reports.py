@@ -68,7 +68,7 @@ class CaseReportTest(EvidenceTestCase):
 
     def test_a_patient_without_anything_still_gets_a_report_that_says_so(self):
         text = pdf_text(pdf.case_report_pdf(self.patient, user=self.alice))
-        assert "No measured shed-hair photo yet: no numbers to report." in text
+        assert "No measured photo yet: no numbers to report." in text
         assert "No procedure recorded." in text and "This treatment is unproven." in text
 
 
