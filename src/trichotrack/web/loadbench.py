@@ -4,14 +4,24 @@ patient pages of a clinic with many patients; prints p50/p95/max per page as a M
     python -m trichotrack.web.loadbench [--patients 500] [--users 20] [--rounds 20] [--database-url URL]
                                         [--threads 8] [--processes 1] [--think-ms 0]
 
-The timed loop starts once every user has signed in. With the default --think-ms 0 each user asks for the
-next page as soon as the last one arrived (a closed loop): a stress test in which the latency is mostly
-time spent queueing for the CPU, not the time one page takes. It also prints the server's CPU time per
-request (Linux: /proc of the web server process and its children; PostgreSQL's own processes not counted):
-it moves less than the latencies when other work shares the machine, which helps to compare two versions
-run one after the other on a busy machine.
+What is measured: N users (threads of this process, one keep-alive HTTP connection each) sign in through the
+login form on 127.0.0.1, load each of the three pages once untimed (each server thread's first page fills
+Django's caches), wait for one another, then each loads dashboard, patient list (the first page of 100 of
+the clinic's patients) and a random patient's page, --rounds times; p50/p95/max are over those timed
+requests. With the default --think-ms 0 each user asks for the next page as soon as the last one arrived (a
+closed loop, the hardest case): the latency is mostly time spent queueing for the CPU, not the time one
+page takes, and its mean is users ÷ throughput (printed): p95 under 200 ms for 20 users needs well over
+100 pages a second from the machine, load generator included. --think-ms T adds an exponential pause of
+mean T ms between pages (an easier, more realistic load); report it beside the closed loop, never instead
+of it. Use the default 20 rounds for numbers to keep (400 requests a page; with 3 rounds a p95 rests on
+the slowest three of 60).
 
-It makes its own data folder (or database, for PostgreSQL) and a clinic of synthetic patients, runs the app
+It also prints the server's CPU time per request (Linux: /proc of the web server process and its children;
+PostgreSQL's own processes not counted): it moves less than the latencies when other work shares the
+machine, which helps to compare two versions run one after the other on a busy machine.
+
+It makes its own data folder (or database, for PostgreSQL) and a clinic of synthetic patients (each with a
+staging, a lab result and a medication; a fifth treated, with a screen and follow-up visits), runs the app
 with the server of ``trichotrack serve`` (trichotrack.web.server: waitress, 8 threads, 1 process unless told
 otherwise) in a subprocess, and signs in through the login form.
 """
@@ -23,6 +33,7 @@ import http.client
 import os
 import random
 import re
+import shlex
 import statistics
 import subprocess
 import sys
@@ -52,7 +63,14 @@ def seed(n_patients: int, n_users: int, password: str) -> list[int]:
 
     from trichotrack.web.clinics.models import Clinic, Membership, Role
     from trichotrack.web.followups.services import schedule_visits
-    from trichotrack.web.patients.models import Patient
+    from trichotrack.web.patients.models import (
+        ContraindicationScreen,
+        LabResult,
+        Medication,
+        MedicationCategory,
+        Patient,
+        Staging,
+    )
     from trichotrack.web.procedures.models import Procedure
 
     clinic, created = Clinic.objects.get_or_create(name="Bench clinic")
@@ -69,8 +87,26 @@ def seed(n_patients: int, n_users: int, password: str) -> list[int]:
             )
             for i in range(n_patients)
         )
-        for patient in Patient.objects.filter(clinic=clinic)[: n_patients // 5]:
+        patients = list(Patient.objects.filter(clinic=clinic))
+        today = timezone.localdate()
+        # The sections of a patient page are not empty: a staging, a lab result and a medication each.
+        Staging.objects.bulk_create(
+            Staging(patient=p, assessed_on=today - dt.timedelta(days=500), scale="ludwig", grade="I")
+            for p in patients
+        )
+        LabResult.objects.bulk_create(
+            LabResult(patient=p, taken_on=today - dt.timedelta(days=500), ferritin_ug_l=40, tsh_mu_l=1.8)
+            for p in patients
+        )
+        Medication.objects.bulk_create(
+            Medication(patient=p, name="Minoxidil 5%", category=MedicationCategory.HAIR_LOSS)
+            for p in patients
+        )
+        for patient in patients[: n_patients // 5]:
             when = timezone.now() - dt.timedelta(days=rng.randint(1, 400))
+            ContraindicationScreen.objects.create(
+                patient=patient, planned_on=timezone.localdate(when), height_cm=168, weight_kg=64
+            )
             procedure = Procedure.objects.create(
                 clinic=clinic, patient=patient, harvest_at=when, svf_method="enzymatic"
             )
@@ -134,7 +170,7 @@ def server_cpu_seconds(pid: int) -> float | None:
         return None
 
 
-def run(args) -> str:
+def run(args, command: str = "") -> str:
     data_dir = args.data_dir or tempfile.mkdtemp(prefix="trichotrack-bench-")
     os.environ["TRICHOTRACK_DATA_DIR"] = data_dir
     os.environ["TRICHOTRACK_REQUIRE_MFA"] = "0"  # measure the app, not the second-factor step
@@ -147,6 +183,7 @@ def run(args) -> str:
         os.environ.pop("DATABASE_URL", None)
     from trichotrack.web.commands import _prepare
 
+    load_before = os.getloadavg()[0]
     _prepare()
     password = "bench password 0123"
     patient_ids = seed(args.patients, args.users, password)
@@ -185,17 +222,23 @@ def run(args) -> str:
 
         def user(i):
             client = Client(args.port)
-            try:
-                client.login(f"bench{i}", password)
-            finally:
-                started.wait()
             rng = random.Random(i)
-            for _ in range(args.rounds):
-                for page, path in [
+
+            def round_paths():
+                return [
                     ("dashboard", "/dashboard/"),
                     ("patient list", "/patients/"),
                     ("patient page", f"/patients/{rng.choice(patient_ids)}/"),
-                ]:
+                ]
+
+            try:
+                client.login(f"bench{i}", password)
+                for _, path in round_paths():  # untimed warm-up round
+                    client.request("GET", path)
+            finally:
+                started.wait()
+            for _ in range(args.rounds):
+                for page, path in round_paths():
                     start = time.perf_counter()
                     status, body = client.request("GET", path)
                     elapsed = time.perf_counter() - start
@@ -224,14 +267,19 @@ def run(args) -> str:
         if server_before is not None and server_after is not None
         else "unknown"
     )
+    loop = "closed loop, no think time" if not args.think_ms else f"mean think time {args.think_ms} ms"
     lines = [
-        f"{backend}: {args.users} signed-in users × {args.rounds} rounds, {args.patients} patients, "
-        f"server {args.processes} process(es) × {args.threads} threads, "
-        f"think time {args.think_ms} ms, "
-        f"{n_requests} requests in {wall:.1f} s, {len(errors)} errors",
+        f"Command: {command}",
+        f"{backend}: {args.users} signed-in users on 127.0.0.1 × {args.rounds} rounds ({loop}), "
+        f"{args.patients} patients, server {args.processes} process(es) × {args.threads} threads, "
+        f"{n_requests} requests in {wall:.1f} s ({n_requests / wall:.0f}/s), {len(errors)} errors",
         f"CPU per request: server {server_ms}, "
-        f"load generator {1000 * (client_after - client_before) / n_requests:.1f} ms "
-        f"(load average {os.getloadavg()[0]:.1f})",
+        f"load generator {1000 * (client_after - client_before) / n_requests:.1f} ms; "
+        f"{os.cpu_count()} CPUs, load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after",
+        # Little's law: in a closed loop the mean time per request (think time included) is fixed by the
+        # throughput, so a latency target is a throughput target: the CPU per request must shrink.
+        f"Little's law: {args.users} users ÷ {n_requests / wall:.0f} requests/s = "
+        f"{1000 * args.users * wall / n_requests:.0f} ms per request, think time included",
         "",
         *([f"Errors (page, status): {dict(collections.Counter(errors))}", ""] if errors else []),
         "| page | n | p50 ms | p95 ms | max ms |",
@@ -263,7 +311,9 @@ def main(argv=None) -> int:
     parser.add_argument("--database-url", help="PostgreSQL URL of a bench database (made if missing)")
     parser.add_argument("--data-dir", help="data folder (default: a new temporary one)")
     args = parser.parse_args(argv)
-    print(run(args))
+    argv = sys.argv[1:] if argv is None else argv
+    command = shlex.join(["python", "-m", "trichotrack.web.loadbench", *argv])
+    print(run(args, command))
     return 0
 
 

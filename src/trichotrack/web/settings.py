@@ -12,6 +12,8 @@ DEBUG                       "1"/"true" for development (default off)
 ALLOWED_HOSTS               comma separated (default: localhost names)
 TRICHOTRACK_DEMO_PASSWORD   password of the demo accounts made by ``trichotrack demo-data``
 TRICHOTRACK_SECURE_COOKIES  mark cookies Secure (default: on unless DEBUG); off for plain-http loopback use
+TRICHOTRACK_TIME_ZONE       the clinic's time zone, e.g. Europe/Berlin (default UTC): dates shown to users,
+                            "today" and the follow-up schedule are local dates there (23:30 is that day)
 TRICHOTRACK_IDLE_MINUTES    staff sessions expire after this many idle minutes (default 30)
 TRICHOTRACK_REQUIRE_MFA     clinic staff must pass a one-time code (TOTP) after the password (default on)
 TRICHOTRACK_PHOTO_MAX_MB    largest accepted photo file (default 30)
@@ -189,7 +191,9 @@ SECURE_CSP = {
 }
 
 LANGUAGE_CODE = "en-gb"
-TIME_ZONE = "UTC"
+# Datetimes are stored in UTC; every date shown or computed (timezone.localdate, the |date filter, {% when %})
+# is a local date in this zone.
+TIME_ZONE = os.getenv("TRICHOTRACK_TIME_ZONE", "UTC")
 USE_I18N = True
 USE_TZ = True
 

@@ -64,12 +64,18 @@ _MONTH = r"(?:January|February|March|April|May|June|July|August|September|Octobe
 # "(January–March)", "(April)": the months of the patient's own measurements, as the evidence core's season
 # caveat names them; the months of the literature it cites stand outside brackets and stay.
 _MONTHS_IN_BRACKETS = re.compile(rf" \({_MONTH}(?:[–-]{_MONTH})?\)")
+# "Here the follow-up falls in the autumn shedding season (northern hemisphere).": the season of one of the
+# patient's own dates, a date range as telling as the month; the rest of the caveat stands without it.
+_OWN_SEASON = re.compile(
+    r" ?Here the (?:baseline|follow-up) falls in the \w+ shedding season(?: \([^)]*\))?\."
+)
 
 
 def dates_as_day_offsets(text: str, anchor: dt.date | None) -> str:
     """`text` (e.g. a caveat of trichotrack.evidence) with each ISO date replaced by its day offset from
     `anchor` ("Minoxidil started on 2015-10-01" → "Minoxidil started on day −61"), and the months of the
-    patient's measurements named in brackets left out. Without an anchor (untreated) the dates are hidden."""
+    patient's measurements named in brackets, and the season one of them falls in, left out. Without an
+    anchor (untreated) the dates are hidden."""
 
     def offset(match: re.Match) -> str:
         try:
@@ -78,4 +84,5 @@ def dates_as_day_offsets(text: str, anchor: dt.date | None) -> str:
             return "[date hidden]"
         return day_offset_label(day, anchor) if anchor is not None else "[date hidden]"
 
-    return _MONTHS_IN_BRACKETS.sub("", _ISO_DATE.sub(offset, text or ""))
+    text = _MONTHS_IN_BRACKETS.sub("", _ISO_DATE.sub(offset, text or ""))
+    return _OWN_SEASON.sub("", text)

@@ -28,15 +28,21 @@ def home(request):
 
 
 DASHBOARD_ROWS = 25
+# What tt.visit_rows shows of a visit and its patient.
+VISIT_ROW_FIELDS = ("kind", "due_on", "window_start", "window_end", "status", "patient", "patient__code")
 
 
 @clinic_view()
 def dashboard(request):
     clinic, today = request.membership.clinic, timezone.localdate()
-    pending_flags = ContraindicationFlag.objects.filter(
-        screen__patient__clinic=clinic, acknowledged_at=None
-    ).select_related("screen__patient")
-    due, overdue = due_visits(clinic, today), overdue_visits(clinic, today)
+    # Only the columns the page shows, not each row's whole patient (history texts, notes).
+    pending_flags = (
+        ContraindicationFlag.objects.filter(screen__patient__clinic=clinic, acknowledged_at=None)
+        .select_related("screen__patient")
+        .only("label", "level", "screen", "screen__patient", "screen__patient__code")
+    )
+    due = due_visits(clinic, today).only(*VISIT_ROW_FIELDS)
+    overdue = overdue_visits(clinic, today).only(*VISIT_ROW_FIELDS)
     clocks = open_clocks(clinic)
     due_rows, overdue_rows = list(due[:DASHBOARD_ROWS]), list(overdue[:DASHBOARD_ROWS])
     if not request.membership.can_identify:  # day offsets from each patient's first treatment

@@ -121,18 +121,21 @@ def acknowledge_flag(flag: ContraindicationFlag, *, user, note: str = "") -> Non
 _LATEST = object()
 
 
-def screen_problems(patient: Patient, on: dt.date, screen=_LATEST) -> list[str]:
+def screen_problems(patient: Patient, on: dt.date, screen=_LATEST, *, reveal_dates: bool = True) -> list[str]:
     """Why the screen does not yet allow a procedure on `on` (empty when it does).
 
     `screen` is the patient's latest screen (or None) when the caller has already loaded it, with its flags
-    prefetched; by default it is looked up.
+    prefetched; by default it is looked up. With `reveal_dates` False (a researcher's page) the message does
+    not say how many days old the screen is: with today's date that count is the screening date.
     """
     if screen is _LATEST:
         screen = patient.screens.first()
     if screen is None:
         return ["No contraindication screen has been recorded."]
-    age_days = (on - screen.screened_at.date()).days
+    age_days = (on - timezone.localdate(screen.screened_at)).days  # local days, as `on` is
     if age_days > SCREEN_MAX_AGE_DAYS:
+        if not reveal_dates:
+            return [f"The latest screen is more than {SCREEN_MAX_AGE_DAYS} days old; screen again."]
         return [f"The latest screen is {age_days} days old (limit {SCREEN_MAX_AGE_DAYS}); screen again."]
     pending = [f.label for f in screen.flags.all() if f.acknowledged_at is None]
     if pending:

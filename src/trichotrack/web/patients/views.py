@@ -1,6 +1,6 @@
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.db.models import Q
+from django.db.models import Prefetch, Q
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
@@ -25,11 +25,13 @@ from .forms import (
 from .models import ContraindicationFlag, Medication, Patient
 
 PAGE_SIZE = 100
+LIST_FIELDS = ("clinic", "code", "given_name", "family_name", "date_of_birth", "sex", "onset_date")
 
 
 @clinic_view()
 def patient_list(request):
-    patients = Patient.objects.filter(clinic=request.membership.clinic)
+    # The columns of the rows (tt.patient_rows), not the history texts of 100 patients.
+    patients = Patient.objects.filter(clinic=request.membership.clinic).only(*LIST_FIELDS)
     q = request.GET.get("q", "").strip()
     if q:
         match = Q(code__icontains=q)
@@ -71,20 +73,25 @@ def patient_create(request):
 def patient_detail(request, pk):
     patient = get_patient_for_user(request, pk)
     audit.record(request.user, "patient.viewed", patient)
-    screen = patient.screens.select_related("screened_by").prefetch_related("flags__acknowledged_by").first()
+    # The flags with who acknowledged them in one query (prefetching "flags__acknowledged_by" took two).
+    flags = Prefetch("flags", queryset=ContraindicationFlag.objects.select_related("acknowledged_by"))
+    screen = patient.screens.select_related("screened_by").prefetch_related(flags).first()
     procedures = list(patient.procedures.all())
     if not request.membership.can_identify:  # the day-offset anchor from the procedures already loaded
         set_first_treatments([patient], procedures=procedures)
     context = {
         "patient": patient,
         "screen": screen,
-        "screen_problems": services.screen_problems(patient, timezone.localdate(), screen),
+        "screen_problems": services.screen_problems(
+            patient, timezone.localdate(), screen, reveal_dates=request.membership.can_identify
+        ),
         "stagings": patient.stagings.all(),
         "labs": patient.labs.all(),
         "medications": patient.medications.all(),
         "consents": _with_superseded(patient),
         "procedures": procedures,
-        "visits": patient.visits.select_related("procedure").all(),
+        # The list shows each visit's kind, due date, state and solicited answers: not its procedure or notes.
+        "visits": patient.visits.defer("notes"),
         "adverse_events": patient.adverse_events.all(),
     }
     return render(request, "patients/detail.html", context)
@@ -95,7 +102,13 @@ def _with_superseded(patient):
     consented to: that consent no longer counts until the patient consents again (one query for the forms)."""
     from trichotrack.web.consent.services import current_definitions
 
-    consents = list(patient.consents.select_related("definition"))
+    consents = list(
+        patient.consents.select_related("definition").defer(
+            "withdrawal_reason", "definition__text", "definition__elements"
+        )
+    )
+    if not consents:
+        return consents  # nothing to compare with the forms in force: no query for them
     current = current_definitions(patient.clinic, timezone.localdate())
     renewed = {c.definition_id for c in consents if c.withdrawn_at is None}
     for c in consents:

@@ -2,6 +2,7 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.urls import reverse
+from django.utils import timezone
 
 from . import calc
 
@@ -144,7 +145,11 @@ class Procedure(models.Model):
         ordering = ["-harvest_at"]
 
     def __str__(self):
-        return f"Procedure {self.pk} on {self.harvest_at:%Y-%m-%d}"
+        # The local date (TIME_ZONE): a harvest late in the evening is not shown as the next day (UTC).
+        day = self.harvest_at
+        if day is not None and timezone.is_aware(day):
+            day = timezone.localdate(day)
+        return f"Procedure {self.pk} on {day:%Y-%m-%d}"
 
     def get_absolute_url(self):
         return reverse("procedures:detail", args=[self.pk])

@@ -40,3 +40,18 @@ def test_server_cpu_seconds_of_a_process_that_is_gone_is_none():
     done = subprocess.Popen([sys.executable, "-c", "pass"])
     done.wait()
     assert server_cpu_seconds(done.pid) is None
+
+
+@pytest.mark.django_db
+def test_seed_gives_each_patient_page_something_to_show():
+    from trichotrack.web.loadbench import seed
+    from trichotrack.web.patients.models import Patient
+
+    ids = seed(10, 2, "bench password 0123")
+    assert len(ids) == 10
+    patients = Patient.objects.filter(pk__in=ids)
+    assert all(p.stagings.count() == p.labs.count() == p.medications.count() == 1 for p in patients)
+    treated = [p for p in patients if p.procedures.exists()]
+    assert len(treated) == 2
+    assert all(p.screens.count() == 1 and p.visits.count() == 4 for p in treated)
+    assert seed(10, 2, "bench password 0123") == ids  # made once: a second run reuses the clinic

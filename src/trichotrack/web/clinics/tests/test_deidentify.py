@@ -26,6 +26,18 @@ def test_the_months_of_the_patients_measurements_are_left_out_but_not_the_litera
     )
 
 
+def test_the_season_of_the_patients_own_date_is_left_out():
+    text = (
+        "The baseline (March) and this follow-up (October) are 30 weeks apart in the calendar year. "
+        "Compare measurements from the same time of year. "
+        "Here the follow-up falls in the autumn shedding season (northern hemisphere)."
+    )
+    assert dates_as_day_offsets(text, ANCHOR) == (
+        "The baseline and this follow-up are 30 weeks apart in the calendar year. "
+        "Compare measurements from the same time of year."
+    )
+
+
 def test_without_a_treatment_or_with_a_date_that_is_none_the_date_is_hidden():
     assert dates_as_day_offsets("no baseline on or before 2016-01-20.", None) == (
         "no baseline on or before [date hidden]."

@@ -18,13 +18,14 @@ from trichotrack.web.test import BaseTestCase, make_patient
 # Whole request, sign-in included: session, user, OTP device, membership, then the page's own queries.
 # The patient page includes the photos summary and the evidence panel of other apps (about 7 queries of their
 # own: stage estimate, target site, photos, procedures, medications, adverse events).
+# The budgets are the counts measured for staff: a new query on these pages fails here until it is looked at.
 BUDGETS = {
     "dashboard": 10,
     "patient list": 6,
-    "patient page": 23,
-    "follow-up list": 8,
-    "adverse events": 7,
-    "procedures": 6,
+    "patient page": 19,
+    "follow-up list": 7,
+    "adverse events": 6,
+    "procedures": 5,
     "consent forms": 9,
 }
 
@@ -75,7 +76,7 @@ class QueryCountTest(BaseTestCase):
     def counts(self):
         return {name: self.count(url) for name, url in self.pages().items()}
 
-    def check_constant(self, user):
+    def check_constant(self, user, extra=None):
         self.add_treated_patients(2, start=0)
         self.login(user)
         few = self.counts()
@@ -86,10 +87,12 @@ class QueryCountTest(BaseTestCase):
                 f"{name}: {len(few[name])} queries with 2 treated patients, {len(many[name])} with 8",
                 many[name],
             )
+            budget += (extra or {}).get(name, 0)
             assert len(many[name]) <= budget, (name, len(many[name]), many[name])
 
     def test_staff_pages_do_not_grow_with_the_patients(self):
         self.check_constant(self.bob)
 
     def test_researcher_pages_do_not_grow_with_the_patients(self):
-        self.check_constant(self.rita)
+        # A researcher's patient page has one query fewer than staff's.
+        self.check_constant(self.rita, extra={"patient page": -1})

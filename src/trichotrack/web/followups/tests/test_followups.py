@@ -10,6 +10,18 @@ from trichotrack.web.test import BaseTestCase
 
 
 class ScheduleTest(BaseTestCase):
+    def test_dates_are_local_dates_of_the_clinics_time_zone(self):
+        # 23:30 on 19 Jan in Los Angeles is 07:30 UTC on 20 Jan: the clinic's treatment day is the 19th.
+        harvest = dt.datetime(2016, 1, 20, 7, 30, tzinfo=dt.UTC)
+        with self.settings(TIME_ZONE="America/Los_Angeles"), freeze_time(harvest + dt.timedelta(hours=1)):
+            procedure = self.make_procedure(harvest_at=harvest)
+            assert str(procedure) == f"Procedure {procedure.pk} on 2016-01-19"
+            two_weeks = procedure.visits.get(kind="2w")
+            assert two_weeks.due_on == dt.date(2016, 2, 2)
+            self.login(self.bob)
+            html = self.client.get(reverse("followups:visit", args=[two_weeks.pk])).content.decode()
+            assert f"Procedure {procedure.pk}, 19 Jan 2016" in html and "20 Jan 2016" not in html
+
     def test_visits_at_2_weeks_2_6_and_12_months_with_windows(self):
         procedure = self.make_procedure()
         day = procedure.harvest_at.date()

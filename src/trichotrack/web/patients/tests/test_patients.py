@@ -319,6 +319,19 @@ class ResearcherSeesNoDatesTest(BaseTestCase):
         assert "1975" not in main and "Patricia" not in main
         assert str(self.first_day.year) not in main
 
+    def test_the_researcher_is_not_told_how_old_an_old_screen_is(self):
+        # "The latest screen is 3958 days old" with today's date is the screening date.
+        screen = self.patient.screens.get()
+        screen.screened_at = timezone.now() - dt.timedelta(days=3958)
+        screen.save(update_fields=["screened_at"])
+        url = reverse("patients:detail", args=[self.patient.pk])
+        self.login(self.rita)
+        main = self.client.get(url).content.decode().split('<main id="main">', 1)[1]
+        assert "The latest screen is more than 30 days old; screen again." in main
+        assert "days old (" not in main and "3958 days" not in main  # day −3957 (from the treatment) is fine
+        self.login(self.bob)
+        assert "The latest screen is 3958 days old (limit 30)" in self.client.get(url).content.decode()
+
     def test_staff_see_the_dates(self):
         self.login(self.bob)
         html = self.client.get(reverse("patients:detail", args=[self.patient.pk])).content.decode()
