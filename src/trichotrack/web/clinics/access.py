@@ -16,8 +16,8 @@ from django.utils.http import urlencode
 from .models import CLINICIAN_ROLES, READ_ROLES, STAFF_ROLES, Role
 
 
-def clinic_view(roles=READ_ROLES):
-    """Login required, a clinic membership with one of `roles`, and no writes by read-only roles."""
+def clinic_view(roles=READ_ROLES, write_roles=STAFF_ROLES):
+    """Login required, a clinic membership with one of `roles`, and writes only by `write_roles`."""
 
     def decorator(view):
         @login_required
@@ -28,7 +28,7 @@ def clinic_view(roles=READ_ROLES):
                 raise PermissionDenied("Your role does not give access to this page.")
             if needs_second_factor(request):
                 return redirect(f"{reverse('mfa')}?{urlencode({'next': request.get_full_path()})}")
-            if request.method not in ("GET", "HEAD", "OPTIONS") and m.role not in STAFF_ROLES:
+            if request.method not in ("GET", "HEAD", "OPTIONS") and m.role not in write_roles:
                 raise PermissionDenied("Read-only access.")
             return view(request, *args, **kwargs)
 

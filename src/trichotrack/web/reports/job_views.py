@@ -5,37 +5,20 @@ its own row, and what a researcher may have (de-identified files) is checked by 
 its requester's alone: anyone else, in the clinic or not, gets a 404.
 """
 
-from functools import wraps
-
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse
-from django.utils.http import urlencode
 from django.views.decorators.http import require_POST
 
-from trichotrack.web.clinics.access import needs_second_factor
+from trichotrack.web.clinics.access import clinic_view
 from trichotrack.web.clinics.models import READ_ROLES
 
 from . import jobs
 from .models import JobKind, ReportJob
 
-
-def reader_view(view):
-    """Login required and a reading role of a clinic (researchers included, for POST as well)."""
-
-    @login_required
-    @wraps(view)
-    def wrapper(request, *args, **kwargs):
-        m = request.membership
-        if m is None or m.role not in READ_ROLES:
-            raise PermissionDenied("Your role does not give access to this page.")
-        if needs_second_factor(request):
-            return redirect(f"{reverse('mfa')}?{urlencode({'next': request.get_full_path()})}")
-        return view(request, *args, **kwargs)
-
-    return wrapper
+# Login required and a reading role of a clinic; researchers may POST here too (to ask for a
+# de-identified job), which plain clinic_view() keeps to staff.
+reader_view = clinic_view(READ_ROLES, write_roles=READ_ROLES)
 
 
 def _own_job(request, pk) -> ReportJob:
