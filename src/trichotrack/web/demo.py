@@ -588,7 +588,8 @@ def _scalp_photos(users, today):
     )
     if man is None:
         return
-    treated_on = man.procedures.order_by("harvest_at").first().harvest_at.date()
+    treated_on = man.procedures.order_by("harvest_at").first().harvest_at
+    treated_on = timezone.localdate(treated_on)
     for seed, (day, stage, depth) in enumerate(
         [(treated_on - dt.timedelta(days=3), 5, 0.22), (treated_on + dt.timedelta(days=180), 4, 0.25)]
     ):

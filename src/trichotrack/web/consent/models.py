@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 
 class ConsentKind(models.TextChoices):
@@ -107,7 +108,7 @@ class Consent(models.Model):
         ordering = ["-given_at"]
 
     def __str__(self):
-        return f"{self.definition} given {self.given_at:%Y-%m-%d}"
+        return f"{self.definition} given {timezone.localdate(self.given_at):%Y-%m-%d}"
 
     @property
     def kind(self):

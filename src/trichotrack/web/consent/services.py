@@ -44,7 +44,7 @@ def consent_problems(patient, kind, on: dt.date | None = None) -> list[str]:
     if definition is None:
         return [f"No {label} consent form is in force on {on:%d %b %Y}."]
     consents = patient.consents.filter(definition__kind=kind)
-    current = [c for c in consents.filter(definition=definition) if c.given_at.date() <= on]
+    current = [c for c in consents.filter(definition=definition) if timezone.localdate(c.given_at) <= on]
     if not current:
         if consents.filter(definition=definition).exists():
             return [f"The patient gave {label} consent only after {on:%d %b %Y}."]
@@ -53,7 +53,7 @@ def consent_problems(patient, kind, on: dt.date | None = None) -> list[str]:
                 f"The {label} consent is for an older version; re-consent to v{definition.version} is needed."
             ]
         return [f"The patient has not given {label} consent."]
-    live = [c for c in current if c.withdrawn_at is None or c.withdrawn_at.date() > on]
+    live = [c for c in current if c.withdrawn_at is None or timezone.localdate(c.withdrawn_at) > on]
     if not live:
         return [f"The patient withdrew {label} consent."]
     consent = live[0]

@@ -5,6 +5,7 @@ from django.db import transaction
 from django.http import FileResponse, Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from trichotrack.web import audit
@@ -129,7 +130,7 @@ def chart_day_label(patient, *, can_identify: bool):
 
 def timeline_context(patient, *, can_identify: bool = True):
     series = services.shed_series(patient)
-    treatments = sorted({p.harvest_at.date() for p in patient.procedures.all()})
+    treatments = sorted({timezone.localdate(p.harvest_at) for p in patient.procedures.all()})
     tricho = services.trichoscopy_series(patient)
     scalp = services.scalp_series(patient)
     stages = services.stage_series(patient)

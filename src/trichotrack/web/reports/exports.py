@@ -217,7 +217,9 @@ def research_consented_ids(clinic, on: dt.date) -> set[int]:
     for pk, patient_id, given_at, withdrawn_at in consents.values_list(
         "pk", "patient_id", "given_at", "withdrawn_at"
     ):
-        if given_at.date() > on or (withdrawn_at is not None and withdrawn_at.date() <= on):
+        if timezone.localdate(given_at) > on or (
+            withdrawn_at is not None and timezone.localdate(withdrawn_at) <= on
+        ):
             continue
         newest_live.setdefault(patient_id, pk)
     acked: dict[int, set] = defaultdict(set)

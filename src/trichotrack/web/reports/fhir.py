@@ -25,6 +25,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from django.conf import settings
+from django.utils import timezone
 
 from trichotrack.web.consent.models import Consent, ConsentKind
 from trichotrack.web.photos.models import View
@@ -154,7 +155,7 @@ def consent_entries(ctx: exports.ExportContext) -> Iterator[dict]:
         info = ctx.patients.get(patient_id)
         if info is None:
             continue
-        withdrawn = withdrawn_at is not None and withdrawn_at.date() <= ctx.today
+        withdrawn = withdrawn_at is not None and timezone.localdate(withdrawn_at) <= ctx.today
         period = {"start": _date(ctx.date(info, given_at))}
         if withdrawn_at is not None:
             period["end"] = _date(ctx.date(info, withdrawn_at))

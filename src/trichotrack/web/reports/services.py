@@ -67,9 +67,9 @@ def research_rows(clinic, *, user):
             excluded += 1
             continue
         procedures = sorted(patient.procedures.all(), key=lambda p: p.harvest_at)
-        first = procedures[0].harvest_at.date()
+        first = timezone.localdate(procedures[0].harvest_at)
         for number, p in enumerate(procedures, start=1):
-            day = p.harvest_at.date()
+            day = timezone.localdate(p.harvest_at)
             visits = list(p.visits.all())
             aes = [ae for ae in patient.adverse_events.all() if ae.procedure_id == p.pk]
             onset_months = None

@@ -79,6 +79,19 @@ class ConsentRulesTest(BaseTestCase):
         assert services.valid_consent(self.patient, TREATMENT, timezone.localdate() - dt.timedelta(days=1))
         assert AuditEvent.objects.filter(action="consent.withdrawn", actor=self.bob).exists()
 
+    def test_the_consent_day_is_the_clinics_day_not_utcs(self):
+        # 23:30 UTC on 9 March is already 10 March in Auckland: the consent covers 10 March, not 9 March.
+        signed = dt.datetime(2026, 3, 9, 23, 30, tzinfo=dt.UTC)
+        self.definitions[TREATMENT].valid_from = dt.date(2026, 1, 1)
+        self.definitions[TREATMENT].save()
+        with self.settings(TIME_ZONE="Pacific/Auckland"):
+            consent = self.give_treatment_consent(given_at=signed)
+            assert services.valid_consent(self.patient, TREATMENT, dt.date(2026, 3, 10))
+            assert not services.valid_consent(self.patient, TREATMENT, dt.date(2026, 3, 9))
+            assert str(consent).endswith("given 2026-03-10")
+        with self.settings(TIME_ZONE="UTC"):
+            assert services.valid_consent(self.patient, TREATMENT, dt.date(2026, 3, 9))
+
     def test_every_element_must_be_acknowledged(self):
         definition = self.definitions[TREATMENT]
         codes = [c for c, _ in definition.elements if c != "costs"]
