@@ -24,6 +24,7 @@ WARM_MODULES = (
     "trichotrack.measure.trichoscopy",
     "trichotrack.web.photos.tasks",
     "trichotrack.web.photos.services",
+    "trichotrack.web.reports.tasks",
 )
 
 
