@@ -7,6 +7,7 @@ Skipped, with the reason, where chromium is not installed (``apt-get install chr
 import datetime as dt
 import os
 import shutil
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -22,29 +23,41 @@ pytestmark = [
 ]
 
 
-@pytest.fixture(scope="module")
-def browser():
+@contextmanager
+def chromium(*extra_args: str):
+    """Debian's chromium driven by Playwright, headless, with `extra_args` on its command line."""
     # Playwright's sync API runs an event loop in this thread; the test's own ORM calls are still synchronous.
     old = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
     from playwright.sync_api import sync_playwright
 
-    with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-dev-shm-usage",
-                "--disable-background-networking",
-            ],
-        )
-        yield browser
-        browser.close()
-    if old is None:
-        del os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"]
-    else:
-        os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = old
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(
+                executable_path=CHROMIUM,
+                args=[
+                    "--no-sandbox",
+                    "--disable-gpu",
+                    "--disable-dev-shm-usage",
+                    "--disable-background-networking",
+                    *extra_args,
+                ],
+            )
+            try:
+                yield browser
+            finally:
+                browser.close()
+    finally:
+        if old is None:
+            del os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"]
+        else:
+            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = old
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with chromium() as launched:
+        yield launched
 
 
 @pytest.fixture

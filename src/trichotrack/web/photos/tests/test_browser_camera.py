@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from trichotrack.web.tests.test_browser import CHROMIUM, clinic, page, sign_in  # noqa: F401
+from trichotrack.web.tests.test_browser import CHROMIUM, chromium, clinic, page, sign_in  # noqa: F401
 
 from . import files
 from .base import give_photo_consent
@@ -21,28 +21,8 @@ pytestmark = [
 @pytest.fixture(scope="module")
 def browser():
     """Chromium with a fake camera that answers getUserMedia without asking."""
-    old = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-dev-shm-usage",
-                "--disable-background-networking",
-                "--use-fake-device-for-media-stream",
-                "--use-fake-ui-for-media-stream",
-            ],
-        )
-        yield browser
-        browser.close()
-    if old is None:
-        del os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"]
-    else:
-        os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = old
+    with chromium("--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream") as launched:
+        yield launched
 
 
 @pytest.fixture
