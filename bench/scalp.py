@@ -1,6 +1,7 @@
 """Global scalp photos: trichotrack against crude baselines, on real photos and synthetic renders.
 
     .venv/bin/python bench/scalp.py [--data DIR] [--shots 5] [--out bench/results/scalp.md]
+    .venv/bin/python bench/scalp.py --orientation-only     # a quick run of the orientation figures
 
 Real photos: ``scalp-views-dev`` (42 men, five views, Norwood stages 2–7; evaluation only, never
 committed, read from ``../shared/data`` or ``$TRICHOTRACK_SHARED_DATA``). The staging model is a
@@ -10,8 +11,9 @@ for men the model has not seen is the row that refits the same curve form at run
 tests on the 42nd (leave-one-subject-out); nothing fitted here is saved.
 
 Measures: Spearman rank correlation of the top-view visible-scalp fraction with stage; stage accuracy
-(exact, within one, mean absolute error) per subject; orientation (every upright non-top photo turned
-all four ways); repeatability as the standard deviation of each number over simulated re-photographs
+(exact, within one, mean absolute error) per subject; orientation (every non-top photo whose upright
+turn is known, because it arrived upright or was judged by eye, turned all four ways: right, wrong, or
+reported as uncertain); repeatability as the standard deviation of each number over simulated re-photographs
 of the same photo (pose, distance, light; `rephotography_errors`): the top-view fraction, the front
 view's hairline, and the part width on synthetic part views (no real ones exist); seconds per photo.
 Baselines, in the same run: the skin-colour fraction of the image centre (YCrCb skin box, disc of 30 %
@@ -51,6 +53,28 @@ FRONT_TURNS_BY_EYE = {
     "L7-14": 2,
     "L7-01": 2,
 }
+
+#: Back and side views that arrived pre-rotated (pre_rotated=yes), judged by eye the same way (top of the
+#: head up; 73 of the 95, the others left out as not clear at a glance), so that the orientation is also
+#: scored on more than the 31 back and side views that arrived upright. Evaluation labels only.
+TURNS_BY_EYE = {
+    "back": {
+        "L2-09": 0, "L2-22": 0, "L2-28": 0, "L2-36": 0, "L2-37": 1, "L3-02": 0, "L3-51": 0, "L3-55": 0,
+        "L4-10": 0, "L4-11": 0, "L4-12": 0, "L4-31": 0, "L5-01": 2, "L5-12": 0, "L5-13": 0, "L5-23": 1,
+        "L5-25": 0, "L6-02": 0, "L6-11": 0, "L6-19": 2, "L6-23": 3, "L6-27": 0, "L7-01": 3, "L7-06": 3,
+        "L7-09": 0, "L7-14": 0, "L7-16": 0,
+    },
+    "left": {
+        "L2-09": 0, "L2-22": 1, "L2-36": 0, "L3-29": 1, "L3-55": 0, "L4-03": 0, "L4-10": 0, "L4-11": 0,
+        "L4-12": 0, "L4-18": 0, "L4-31": 0, "L4-36": 0, "L5-01": 1, "L5-12": 0, "L5-13": 2, "L5-25": 0,
+        "L6-11": 0, "L6-19": 0, "L6-20": 0, "L6-27": 0, "L7-01": 0, "L7-06": 0, "L7-16": 0,
+    },
+    "right": {
+        "L2-01": 3, "L2-09": 0, "L2-28": 0, "L2-36": 0, "L2-37": 3, "L3-31": 0, "L3-38": 0, "L3-40": 0,
+        "L3-51": 0, "L4-03": 3, "L4-12": 0, "L4-31": 0, "L5-01": 0, "L5-11": 0, "L5-12": 0, "L6-02": 0,
+        "L6-05": 0, "L6-19": 3, "L6-27": 3, "L7-05": 0, "L7-09": 0, "L7-14": 0, "L7-16": 3,
+    },
+}  # fmt: skip
 
 
 def find_data(explicit: Path | None) -> Path | None:
@@ -119,17 +143,115 @@ TEMPLATES_0_1 = {
 }
 
 
+def orientation_report(data: Path, labels: list[dict]) -> list[str]:
+    """Markdown lines: the orientation found from the picture, on every non-top photo whose upright
+    turn is known (arrived upright, or judged by eye), each turned all four ways."""
+    from trichotrack.measure.io import read_image
+    from trichotrack.measure.scalp import _UNCERTAIN_MARGIN, find_orientation
+
+    by_eye = {"front": FRONT_TURNS_BY_EYE, **TURNS_BY_EYE}
+    tally: dict[tuple[str, str], list[str]] = {}  # (set, view) -> "right" / "wrong" / "uncertain"
+    by_turn: dict[int, list[bool]] = {}
+    kept, consistent = [], []
+    delivered, delivered_wrong = [], []
+    for row in labels:
+        view = VIEWS[row["view"]]
+        if view == "top":
+            continue
+        if row["pre_rotated"] == "no":
+            upright_turns, source = 0, "upright"
+        elif row["subject"] in by_eye[view] or view == "front":
+            upright_turns, source = by_eye[view].get(row["subject"], 0), "by eye"
+        else:
+            continue
+        image = read_image(data / row["file"])
+        if view == "front":
+            found, margin = find_orientation(image, view=view, return_margin=True)
+            if margin < _UNCERTAIN_MARGIN:
+                delivered.append("uncertain")
+            elif found == upright_turns:
+                delivered.append("right")
+            else:
+                delivered.append("wrong")
+                how = "upside down" if (found - upright_turns) % 4 == 2 else "on its side"
+                delivered_wrong.append(f"{row['subject']} ({how})")
+        upright = np.ascontiguousarray(np.rot90(image, upright_turns))
+        answers = []
+        for turns in range(4):
+            found, margin = find_orientation(
+                np.ascontiguousarray(np.rot90(upright, turns)), view=view, return_margin=True
+            )
+            right = (turns + found) % 4 == 0
+            outcome = "uncertain" if margin < _UNCERTAIN_MARGIN else ("right" if right else "wrong")
+            answers.append((turns + found) % 4)
+            for key in ((source, view), ("all", view)):
+                tally.setdefault(key, []).append(outcome)
+            if source == "upright":
+                by_turn.setdefault(turns, []).append(right)
+                if turns == 0:
+                    kept.append(right)
+        if source == "upright":
+            consistent.append(len(set(answers)) == 1)
+
+    def cell(outcomes):
+        n = len(outcomes)
+        return (
+            f"{outcomes.count('right') / n:.0%} / {outcomes.count('wrong') / n:.0%} / "
+            f"{outcomes.count('uncertain') / n:.0%} of {n}"
+        )
+
+    views = ("front", "back", "left", "right")
+    lines = [
+        "## Orientation from the picture",
+        "",
+        "Every non-top photo whose upright turn is known, turned by 0°, 90°, 180° and 270°; "
+        "`find_orientation` set upright (right), set wrongly without a warning (wrong), or reported "
+        f"'orientation uncertain' (lead under {_UNCERTAIN_MARGIN}; `measure_scalp` then calls the photo "
+        "unusable). Always answering 'upright' would be right for 25 %.",
+        "",
+        "| photos | all views | " + " | ".join(views) + " |",
+        "|---|---|---|---|---|---|",
+    ]
+    for source, name in (
+        ("upright", "arrived upright (pre_rotated=no)"),
+        ("by eye", "arrived turned, upright judged by eye"),
+        ("all", "both"),
+    ):
+        outcomes = [o for v in views for o in tally.get((source, v), [])]
+        lines.append(
+            f"| {name} | {cell(outcomes)} | "
+            + " | ".join(cell(tally.get((source, v), ["-"])) for v in views)
+            + " |"
+        )
+    lines += [
+        "",
+        "Right / wrong / uncertain. Photos that arrived upright: "
+        f"{np.mean(kept):.0%} of {len(kept)} left upright; by turn applied (right): "
+        + ", ".join(f"{90 * t}° {np.mean(by_turn[t]):.0%}" for t in range(4))
+        + f"; {np.mean(consistent):.0%} get the same answer whichever way they arrive.",
+        "",
+        f"Front views as delivered ({len(delivered)}, upright judged by eye, `FRONT_TURNS_BY_EYE`): "
+        f"set upright {delivered.count('right')}, uncertain {delivered.count('uncertain')}, wrong "
+        f"{delivered.count('wrong')}" + (f": {', '.join(delivered_wrong)}" if delivered_wrong else "") + ".",
+    ]
+    return lines
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path)
     parser.add_argument("--shots", type=int, default=5, help="re-photographs per photo (default 5)")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "scalp.md")
+    parser.add_argument(
+        "--orientation-only",
+        action="store_true",
+        help="only the orientation figures, printed (a quick run while changing the orientation cues)",
+    )
     args = parser.parse_args(argv)
 
     from trichotrack.measure.io import read_image
     from trichotrack.measure.scalp import (
         VERSION,
-        find_orientation,
         measure_scalp,
         rephotography_errors,
         simulate_rephotography,
@@ -149,13 +271,16 @@ def main(argv=None) -> int:
         return 2
     with open(data / "labels.csv", newline="") as handle:
         labels = list(csv.DictReader(handle))
+    if args.orientation_only:
+        started = time.perf_counter()
+        print("\n".join(orientation_report(data, labels)))
+        print(f"\n({time.perf_counter() - started:.0f} s)")
+        return 0
 
     # --- measure every photo -----------------------------------------------------------------------------
     per_subject: dict[str, dict] = {}
     ours_s, crude_s, unusable = [], [], []
-    upright_kept = []
-    front_set_upright, front_wrong = [], []
-    images_top, images_front, images_upright = {}, {}, []
+    images_top, images_front = {}, {}
     for row in labels:
         image = read_image(data / row["file"])
         view = VIEWS[row["view"]]
@@ -173,16 +298,8 @@ def main(argv=None) -> int:
         subject[f"{view}.crude"] = crude
         if view == "top":
             images_top[row["subject"]] = image
-        elif row["pre_rotated"] == "no":
-            upright_kept.append(result.quarter_turns == 0)
-            images_upright.append((view, image))
         if view == "front":
             images_front[row["subject"]] = image
-            expected = FRONT_TURNS_BY_EYE.get(row["subject"], 0)
-            front_set_upright.append(result.quarter_turns == expected)
-            if result.quarter_turns != expected:
-                how = "upside down" if (result.quarter_turns - expected) % 4 == 2 else "on its side"
-                front_wrong.append(f"{row['subject']} ({how})")
 
     subjects = sorted(per_subject)
     truth = {s: per_subject[s]["stage"] for s in subjects}
@@ -191,22 +308,6 @@ def main(argv=None) -> int:
     top_crude = np.array([per_subject[s]["top.crude"] for s in subjects], float)
     rho_ours = float(spearmanr(top_ours, stages)[0])
     rho_crude = float(spearmanr(top_crude, stages)[0])
-
-    # --- orientation: every upright non-top photo turned all four ways ------------------------------------
-    turns_found = []
-    by_view: dict[str, list[bool]] = {}
-    by_turn: dict[int, list[bool]] = {}
-    consistent = []
-    for view, image in images_upright:
-        answers = []
-        for turns in range(4):
-            found = find_orientation(np.ascontiguousarray(np.rot90(image, turns)), view=view)
-            right = (turns + found) % 4 == 0
-            answers.append((turns + found) % 4)
-            turns_found.append(right)
-            by_view.setdefault(view, []).append(right)
-            by_turn.setdefault(turns, []).append(right)
-        consistent.append(len(set(answers)) == 1)
 
     # --- staging -------------------------------------------------------------------------------------------
     keys_ours = ["top.scalp_visible_fraction", "front.recession_index", "back.scalp_visible_fraction"]
@@ -307,7 +408,7 @@ def main(argv=None) -> int:
         "(Norwood 1–7 × 3 skin/hair colours) and 12 part views",
         "- what was fitted to these photos: the staging curves' 15 round numbers (3 measures × mid-point, "
         "steepness, floor, ceiling, SD), chosen by hand, the orientation's cues (chosen while looking at "
-        "these photos), their equal weights and margins, and "
+        "these photos), their round scales, equal weights and margins, and "
         "the texture's lightness floor (10: 9, 10, 12 and 15 gave the same staging figures, 5 and 20 worse); "
         "rows marked in-sample are therefore optimistic. The leave-one-subject-out row refits the "
         "curves at run time on 41 men and tests on the 42nd; nothing fitted here is saved.",
@@ -359,27 +460,7 @@ def main(argv=None) -> int:
             refit = [c[key][name] for c in cv_curves if key in c]
             cells.append(f"{NORWOOD_CURVES[key][name]:g} ({min(refit):.2f}–{max(refit):.2f})")
         lines.append(f"| {key} | " + " | ".join(cells) + " |")
-    lines += [
-        "",
-        "## Orientation from the picture",
-        "",
-        f"Each of the {len(images_upright)} non-top photos that arrived upright (pre_rotated=no) turned "
-        f"by 0°, 90°, 180° and 270°: `find_orientation` found {np.mean(turns_found):.0%} of the "
-        f"{len(turns_found)} turns; {np.mean(upright_kept):.0%} of the upright ones were left upright. "
-        "(Always answering 'upright' would score 25 % and 100 %.) By view: "
-        + ", ".join(
-            f"{v} {np.mean(by_view[v]):.0%} of {len(by_view[v])}" for v in ("front", "back", "left", "right")
-        )
-        + "; by turn applied: "
-        + ", ".join(f"{90 * t}° {np.mean(by_turn[t]):.0%}" for t in range(4))
-        + f". For {np.mean(consistent):.0%} of the photos the answer is the same whichever way the photo "
-        "arrived (right or wrong: a wrong answer is then a property of the photo, not of its turn).",
-        "",
-        "Front views as delivered (42, 24 of them pre-rotated; upright judged by eye, "
-        f"`FRONT_TURNS_BY_EYE`): set upright {sum(front_set_upright)} of {len(front_set_upright)}; wrong: "
-        + (", ".join(front_wrong) or "none")
-        + ".",
-    ]
+    lines += ["", *orientation_report(data, labels)]
     front_keys = [k for k in front_sd if k.startswith("hairline.")]
     lines += [
         "",

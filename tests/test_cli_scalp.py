@@ -2,6 +2,7 @@
 
 import json
 
+import cv2
 import numpy as np
 import pytest
 from PIL import Image
@@ -31,11 +32,18 @@ def photos(tmp_path_factory):
         "front": folder / "front.png",
         "part": folder / "part.png",
         "blank": folder / "blank.png",
+        "round": folder / "round.png",
     }
     write_image(paths["top"], render_head(1, norwood_stage=6).image)
     write_image(paths["front"], render_head(2, view="front", hairline_depth_fraction=0.2).image)
     write_image(paths["part"], render_head(3, view="part", part_width_px=30).image)
     write_image(paths["blank"], np.full((200, 200, 3), 128, np.uint8))
+    # A head from behind with nothing that tells up from down: skin in a ring of hair on a plain wall.
+    round_head = np.full((240, 240, 3), (150, 170, 190), np.uint8)
+    cv2.circle(round_head, (120, 120), 80, (40, 30, 25), -1)
+    cv2.circle(round_head, (120, 120), 60, (205, 150, 120), -1)
+    noise = np.random.default_rng(0).normal(0, 2, round_head.shape)
+    write_image(paths["round"], np.clip(round_head + noise, 0, 255).astype(np.uint8))
     (folder / "not-a-photo.png").write_text("hello")
     paths["bad"] = folder / "not-a-photo.png"
     return paths
@@ -96,6 +104,24 @@ def test_unusable_photo_exits_1_with_problems(photos, capsys):
     assert main(["measure", "scalp", str(photos["blank"]), "--view", "top", "--json"]) == 1
     report = json.loads(capsys.readouterr().out)
     assert report["usable"] is False and report["problems"]
+
+
+def test_orientation_uncertain_is_a_problem_and_exits_1(photos, capsys):
+    assert main(["measure", "scalp", str(photos["round"]), "--view", "back", "--json"]) == 1
+    report = json.loads(capsys.readouterr().out)
+    assert set(report) >= SCALP_KEYS
+    assert report["usable"] is False
+    assert any(p.startswith("orientation uncertain") for p in report["problems"])
+    assert main(["measure", "scalp", str(photos["round"]), "--view", "back"]) == 1
+    assert "! orientation uncertain" in capsys.readouterr().out
+
+
+def test_stage_leaves_out_a_view_whose_orientation_is_uncertain(photos, capsys):
+    argv = ["stage", "--sex", "male", f"top={photos['top']}", f"back={photos['round']}", "--json"]
+    assert main(argv) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert not any(k.startswith("back.") for k in report["measurements"])
+    assert any(p.startswith("back view not used: orientation uncertain") for p in report["problems"])
 
 
 @pytest.mark.parametrize(

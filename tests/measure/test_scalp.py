@@ -1,5 +1,6 @@
 """Global scalp photos: synthetic heads with exact truth, and the real development photos when present."""
 
+import math
 import os
 from pathlib import Path
 
@@ -8,8 +9,12 @@ import numpy as np
 import pytest
 
 from trichotrack.measure.scalp import (
+    _UNCERTAIN_MARGIN,
     VIEWS,
     ScalpResult,
+    _background_above,
+    _body_below,
+    _lower_border_contact,
     _mirror_symmetry_difference,
     _narrowing_downwards,
     find_head,
@@ -170,9 +175,73 @@ def _phantom_profile(*, neck: bool):
 @pytest.mark.parametrize("turns", [0, 1, 2, 3])
 def test_side_view_is_set_upright_by_the_neck(turns):
     image = _phantom_profile(neck=True)
-    assert (turns + find_orientation(np.rot90(image, turns), view="left")) % 4 == 0
-    # Without the neck nothing tells up from down here: the photo is left as it came.
-    assert find_orientation(np.rot90(_phantom_profile(neck=False), turns), view="left") == 0
+    found, margin = find_orientation(np.rot90(image, turns), view="left", return_margin=True)
+    assert (turns + found) % 4 == 0
+    assert margin >= _UNCERTAIN_MARGIN
+    # Without the neck only weak cues are left (hair on top, nothing below): right, or said to be uncertain.
+    found, margin = find_orientation(
+        np.rot90(_phantom_profile(neck=False), turns), view="left", return_margin=True
+    )
+    assert (turns + found) % 4 == 0 or margin < _UNCERTAIN_MARGIN
+
+
+def _phantom_round_head():
+    """A head seen from behind with nothing that tells up from down: a skin disc in a ring of dark hair
+    on a plain wall, the same under every quarter turn."""
+    image = np.full((240, 240, 3), (150, 170, 190), np.uint8)
+    cv2.circle(image, (120, 120), 80, (40, 30, 25), -1)
+    cv2.circle(image, (120, 120), 60, (205, 150, 120), -1)
+    rng = np.random.default_rng(0)
+    return np.clip(image + rng.normal(0, 2, image.shape), 0, 255).astype(np.uint8)
+
+
+@pytest.mark.parametrize("view", ["front", "back", "left", "right"])
+def test_a_head_without_up_or_down_is_reported_as_orientation_uncertain(view):
+    image = _phantom_round_head()
+    _, margin = find_orientation(image, view=view, return_margin=True)
+    assert margin < _UNCERTAIN_MARGIN
+    result = measure_scalp(image, view=view)
+    assert not result.usable
+    assert any(p.startswith("orientation uncertain") for p in result.problems)
+    assert result.params["orientation_margin"] == pytest.approx(margin)
+    # Given by the caller, the orientation is not in doubt; the top view has no up and down to find.
+    assert not any("orientation" in p for p in measure_scalp(image, view=view, orientation=0).problems)
+
+
+def test_top_view_orientation_is_never_uncertain():
+    image = _phantom_round_head()
+    assert find_orientation(image, view="top", return_margin=True) == (0, math.inf)
+    assert not any("orientation" in p for p in measure_scalp(image, view="top").problems)
+
+
+def _phantom_scene():
+    """Upright: a plain wall above and beside a skin-coloured head, a red shirt along the lower border, in
+    8-bit CIE Lab."""
+    image = np.full((120, 120, 3), (150, 170, 190), np.uint8)
+    cv2.ellipse(image, (60, 55), (30, 36), 0, 0, 360, (205, 150, 120), -1)
+    cv2.rectangle(image, (10, 100), (110, 119), (170, 30, 40), -1)
+    return cv2.cvtColor(image, cv2.COLOR_RGB2Lab).astype(np.float32)
+
+
+def test_the_wall_is_above_and_the_body_below():
+    lab = _phantom_scene()
+    assert _background_above(lab) > 0.5
+    assert _background_above(lab[::-1]) < -0.5
+    assert _body_below(lab) > 0.5
+    assert _body_below(lab[::-1]) < -0.5
+    # On a plain picture neither cue says anything.
+    plain = np.full((120, 120, 3), 100.0, np.float32)
+    assert _background_above(plain) == 0.0 and _body_below(plain) == 0.0
+
+
+def test_a_side_view_head_reaches_the_lower_border_only():
+    head = np.zeros((100, 100), bool)
+    cv2.circle(head.view(np.uint8), (50, 45), 30, 1, -1)  # the head, clear of every border
+    head[60:, 35:65] = True  # the neck, down to the lower border
+    assert _lower_border_contact(head) == pytest.approx(0.3)
+    assert _lower_border_contact(head[::-1]) == pytest.approx(-0.3)
+    assert _lower_border_contact(np.rot90(head)) == pytest.approx(-0.3)
+    assert _lower_border_contact(np.zeros((100, 100), bool)) == 0.0
 
 
 def test_mirror_symmetry_tells_the_vertical_axis():
@@ -377,8 +446,9 @@ def test_real_top_view_fraction_ranks_the_stages(real_top):
 
 @pytest.mark.slow
 def test_real_upright_photos_turned_four_ways_are_mostly_set_upright():
-    """Not fitted: the mirror axis, equal-weight cues and margins; 80 % of turns found in 0.3 (0.2: 72 %,
-    0.1: 51 %)."""
+    """Not fitted: the mirror axis, equal-weight cues, round scales and margins (chosen while looking at
+    these photos); 93 % of turns found in 0.4 (0.3: 80 %, 0.2: 72 %, 0.1: 51 %), and at most 10 % set
+    wrongly without the "orientation uncertain" warning (0.4: 6 %)."""
     data = real_data()
     if data is None:
         pytest.skip("scalp-views-dev not available (set TRICHOTRACK_SHARED_DATA)")
@@ -388,10 +458,14 @@ def test_real_upright_photos_turned_four_ways_are_mostly_set_upright():
 
     with open(data / "labels.csv", newline="") as handle:
         rows = [r for r in csv.DictReader(handle) if r["view"] != "top-down" and r["pre_rotated"] == "no"]
-    found = []
+    found, silently_wrong = [], []
     for row in rows:
         image = read_image(data / row["file"])
         for turns in range(4):
-            answer = find_orientation(np.ascontiguousarray(np.rot90(image, turns)), view=row["view"])
+            answer, margin = find_orientation(
+                np.ascontiguousarray(np.rot90(image, turns)), view=row["view"], return_margin=True
+            )
             found.append((turns + answer) % 4 == 0)
-    assert np.mean(found) >= 0.75
+            silently_wrong.append(not found[-1] and margin >= _UNCERTAIN_MARGIN)
+    assert np.mean(found) >= 0.85
+    assert np.mean(silently_wrong) <= 0.1

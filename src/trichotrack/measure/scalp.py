@@ -9,9 +9,12 @@ The pipeline, on a working copy whose longer side is `WORK_SIDE_PX` pixels:
 1. Orientation from the picture itself (photos may arrive turned by 90°/180° with no EXIF): for views
    with an up and a down, the head's mirror symmetry says which axis is vertical (front and back views),
    and cues with a physical reason say which end is up (skin of the face and neck low, light from
-   above, textured hair high; in the front view the cranium wider than the chin; in side views the
-   neck and shoulders reaching the lower border); the best quarter turn is applied (`find_orientation`).
-   Mirror images cannot be told apart from a head's left-right symmetry and change no measure here.
+   above, textured hair high, the wall behind the head above it and the body below it; in the front
+   view the cranium wider than the chin; in the back view the neck reaching the lower border; in side
+   views the neck and shoulders running out of the lower border); the best quarter turn is applied
+   (`find_orientation`). When it wins by too little, ``problems`` says "orientation uncertain" and the
+   photo is not usable: better no number than one measured on a head lying on its side. Mirror images
+   cannot be told apart from a head's left-right symmetry and change no measure here.
 2. Hair versus scalp for any skin and hair colour, adapted to each photo: scalp is skin that is smooth
    at the scale of a hair shaft (relative high-frequency contrast, less the photo's own noise floor,
    below `max_scalp_texture_pct`), not dark relative to the head's own bright skin (after a plane fitted
@@ -71,12 +74,35 @@ __all__ = [
 ]
 
 ALGORITHM = "trichotrack.scalp"
-VERSION = "0.3.0"
+VERSION = "0.4.0"
 VIEWS = ("top", "front", "back", "left", "right", "part")
 WORK_SIDE_PX = 320
 _PART_EDGE_PX = 4.0
-#: How much better than "as it is" a quarter turn must score before `find_orientation` applies it.
-_ORIENTATION_MARGIN = 0.1
+#: How much better than "as it is" a quarter turn must score before `find_orientation` applies it, in
+#: units of a typical cue (`_CUE_SCALES`); the part view (synthetic only) keeps the 0.2 cues, in their
+#: own units, and their margin.
+_ORIENTATION_MARGIN = 1.0
+_PART_ORIENTATION_MARGIN = 0.1
+#: Below this lead of the best turn over the runner-up (same units) `measure_scalp` reports the
+#: orientation as uncertain instead of silently measuring a head that may lie on its side.
+_UNCERTAIN_MARGIN = 0.5
+#: Views whose orientation is scored with the 0.4 cues (`find_orientation`).
+_UP_DOWN_VIEWS = ("front", "back", "left", "right")
+#: The typical size of each up-down cue of `find_orientation` (round numbers near the median absolute
+#: deviation of each cue over the four turns of the development photos), so that the cues, summed with
+#: equal weights, count alike.
+_CUE_SCALES = {
+    "skin": 0.2,
+    "light": 15.0,
+    "texture": 0.1,
+    "background": 0.25,
+    "body": 0.5,
+    "narrowing": 0.1,
+    "skew": 0.04,
+    "neck": 0.25,
+    "contact": 0.1,
+    "raw_contact": 0.2,
+}
 #: How much better the picture must match its left-right than its up-down mirror image (or the reverse)
 #: before `find_orientation` takes the head's mirror axis as vertical (or horizontal).
 _SYMMETRY_MARGIN = 0.05
@@ -253,8 +279,9 @@ def measure_scalp(
     rgb = as_rgb_uint8(image)
     # The part is a thin line: its view is measured at twice the resolution.
     work, work_scale = _working_copy(rgb, side_px=2 * WORK_SIDE_PX if view == "part" else WORK_SIDE_PX)
+    lead = math.inf
     if orientation == "auto":
-        turns = find_orientation(work, view=view, _prepared=True) if view != "top" else 0
+        turns, lead = _orientation(work, view)
     elif isinstance(orientation, (int, np.integer)) and not isinstance(orientation, bool):
         turns = int(orientation) % 4
     else:
@@ -267,6 +294,12 @@ def measure_scalp(
     probability = _scalp_probability(features, params, head=head)
     scalp = probability > 0.5
     problems = _quality_problems(work, features, head)
+    if view in _UP_DOWN_VIEWS and lead < _UNCERTAIN_MARGIN:
+        # Better no number than one measured on a head lying on its side or upside down, unnoticed.
+        problems.append(
+            f"orientation uncertain (best turn {90 * turns}° counter-clockwise leads by {max(lead, 0):.2f}, "
+            f"need {_UNCERTAIN_MARGIN}): give the photo upright"
+        )
     roi = _roi(view, head, work.shape[:2], params)
     if roi.sum() < 50:
         problems.append("the region of interest is too small to measure")
@@ -295,7 +328,13 @@ def measure_scalp(
         scalp=scalp,
         roi=roi,
         work_scale=work_scale,
-        params={**params, "view": view, "mm_per_px": mm_per_px, "orientation": orientation},
+        params={
+            **params,
+            "view": view,
+            "mm_per_px": mm_per_px,
+            "orientation": orientation,
+            "orientation_margin": lead if math.isfinite(lead) else None,
+        },
     )
 
 
@@ -331,7 +370,9 @@ def find_head(image) -> HeadEllipse:
     return _find_head(_features(work))
 
 
-def find_orientation(image, *, view: str = "front", _prepared: bool = False) -> int:
+def find_orientation(
+    image, *, view: str = "front", return_margin: bool = False, _prepared: bool = False
+) -> int | tuple[int, float]:
     """Counter-clockwise quarter turns (0–3) that make the photo upright.
 
     Two questions, answered by cues with a physical reason:
@@ -343,21 +384,26 @@ def find_orientation(image, *, view: str = "front", _prepared: bool = False) -> 
        or upside down, and the other way round when it lies on its side. When the two differ by
        `_SYMMETRY_MARGIN` or more, only the two turns on that axis are considered. Side views have no
        such symmetry.
-    2. *Which end is up*, each turn scored by cues of equal weight: the face, neck or ears (skin) reach
-       down to the lower border (a band of 20 % along each border); the light comes from above
-       (ceiling, sky, window), so the upper border is the brighter; the hair, finely textured, is in
-       the upper part. The front view adds the shape of the head seen from above-front: the cranium is
-       wider than the face, which narrows to the chin (the head blob's width a tenth of its length
-       from each end). Side views add the body: neck and shoulders continue the head to the lower
-       border (the head blob's share of a 5 % border strip).
+    2. *Which end is up*, each turn scored by cues of equal weight, each divided by its typical size
+       (`_CUE_SCALES`, round numbers) so that no cue dominates by its units: the face, neck or ears
+       (skin) reach down to the lower border; the light comes from above (ceiling, sky, window), so the
+       upper border is the brighter; the hair, finely textured, is in the upper part; the background
+       is above the head and the body below it, so the upper border matches the colours of the side
+       borders' upper halves (the same wall) better than the lower border does, and the lower border
+       differs most from the side borders (shirt, shoulders). Each view adds the shape of its head
+       blob: the front view "the cranium is wider than the face, which narrows to the chin", and "most
+       of the head's area is the cranium, with the face and neck tapering below" (skewness); the back
+       view "the neck continues the head down to the lower border"; side views "the neck and
+       shoulders run out of the frame at the bottom, the top of the head and the face do not" (the
+       head blob's contact with the lower border against the others, before and after GrabCut: the
+       one keeps a neck whose colour matches the frame's edge, the other drops a skin-coloured wall).
 
     A turn must beat "as it is" by `_ORIENTATION_MARGIN`, since most photos arrive upright. The
-    weights are equal and round, not fitted; the cues were chosen while looking at the development
-    photos, so their figures there are optimistic: 80 % of the 196 turns of the 49 upright non-top
-    photos (72 % in 0.2), front views 89 %, and 35 of the 42 front views set upright as delivered (32
-    in 0.2); the rest mostly come out upside down (``bench/results/scalp.md``). The top view has no up
-    and down for the measures here and returns 0. Mirror images cannot be told apart and change no
-    measure here.
+    weights are equal and the scales round, not fitted; the cues were chosen while looking at the
+    development photos, so their figures there are optimistic (``bench/results/scalp.md``). The top
+    view has no up and down for the measures here and returns 0. Mirror images cannot be told apart
+    and change no measure here. `measure_scalp` reports "orientation uncertain" when the best turn
+    wins by less than `_UNCERTAIN_MARGIN`.
 
     Parameters
     ----------
@@ -365,12 +411,31 @@ def find_orientation(image, *, view: str = "front", _prepared: bool = False) -> 
         RGB photo. Not modified.
     view : str
         One of `VIEWS`.
+    return_margin : bool
+        Also return by how much the answer beat the runner-up.
+
+    Returns
+    -------
+    turns : int
+        Counter-clockwise quarter turns (``np.rot90``) to apply.
+    margin : float
+        Only with `return_margin`: the best turn's lead over the runner-up, in units of a typical cue
+        (below `_UNCERTAIN_MARGIN` the answer is uncertain); ``inf`` for the top view.
     """
     if view not in VIEWS:
         raise ValueError(f"view must be one of {', '.join(VIEWS)}, got {view!r}")
+    work = image if _prepared or view == "top" else _working_copy(as_rgb_uint8(image))[0]
+    turns, margin = _orientation(work, view)
+    return (turns, margin) if return_margin else turns
+
+
+def _orientation(work, view):
+    """`find_orientation` on a working copy: (quarter turns, margin of the answer over the runner-up).
+
+    The margin is in the cues' own units (one is a typical cue's size); `math.inf` when only one turn
+    was possible."""
     if view == "top":
-        return 0
-    work = image if _prepared else _working_copy(as_rgb_uint8(image))[0]
+        return 0, math.inf
     scores, axis = _orientation_scores(work, view)
     candidates = [0, 1, 2, 3]
     if abs(axis) >= _SYMMETRY_MARGIN:
@@ -378,9 +443,12 @@ def find_orientation(image, *, view: str = "front", _prepared: bool = False) -> 
         candidates = [0, 2] if axis > 0 else [1, 3]
     best = max(candidates, key=scores.get)
     # Photos are upright more often than not: a turn must win clearly.
-    if best != 0 and 0 in candidates and scores[best] - scores[0] < _ORIENTATION_MARGIN:
-        return 0
-    return int(best)
+    margin = _ORIENTATION_MARGIN if view in _UP_DOWN_VIEWS else _PART_ORIENTATION_MARGIN
+    if best != 0 and 0 in candidates and scores[best] - scores[0] < margin:
+        best = 0
+    others = [scores[turn] for turn in candidates if turn != best]
+    lead = scores[best] - max(others) if others else math.inf
+    return int(best), float(lead)
 
 
 def _orientation_scores(work, view):
@@ -396,30 +464,106 @@ def _orientation_scores(work, view):
         axis = float(
             np.mean([_mirror_symmetry_difference(features[key]) for key in ("L", "a", "b", "texture_pct")])
         )
-    blob = None
-    if view in ("front", "left", "right"):
-        blob = _head_blob(features)
-        blob = np.zeros(lightness.shape, bool) if blob is None else _refine_blob(work, blob)
+    if view not in _UP_DOWN_VIEWS:
+        # The part view (synthetic only): the 0.2 cues, unscaled.
+        scores = {}
+        for turns in range(4):
+            light, sk, tex = (np.rot90(a, turns) for a in (lightness, skin, textured))
+            band = max(2, int(0.2 * light.shape[0]))
+            scores[turns] = (
+                (float(sk[-band:].mean()) - float(sk[:band].mean()))
+                + (float(light[:band].mean()) - float(light[-band:].mean())) / 50.0
+                + (float(tex[:band].mean()) - float(tex[-band:].mean()))
+            )
+        return scores, axis
+    raw_blob = _head_blob(features)
+    if raw_blob is None:
+        raw_blob = blob = np.zeros(lightness.shape, bool)
+    else:
+        blob = raw_blob if view == "back" else _refine_blob(work, raw_blob)
+    # Colours in 8-bit CIE Lab (L scaled to 0–255), for comparing the borders with each other.
+    lab = cv2.cvtColor(work, cv2.COLOR_RGB2Lab).astype(np.float32)
+    scales = _CUE_SCALES
     scores = {}
     for turns in range(4):
-        light, sk, tex = (np.rot90(a, turns) for a in (lightness, skin, textured))
+        light, sk, tex, head, raw_head, colours = (
+            np.rot90(a, turns) for a in (lightness, skin, textured, blob, raw_blob, lab)
+        )
         rows = light.shape[0]
         band = max(2, int(0.2 * rows))
-        # Each cue: what the turn puts low minus what it puts high (or the reverse), in [-1, 1] or so.
+        # Each cue: what the turn puts low minus what it puts high (or the reverse), over its scale.
         score = (
-            (float(sk[-band:].mean()) - float(sk[:band].mean()))
-            + (float(light[:band].mean()) - float(light[-band:].mean())) / 50.0
-            + (float(tex[:band].mean()) - float(tex[-band:].mean()))
+            (float(sk[-band:].mean()) - float(sk[:band].mean())) / scales["skin"]
+            + (float(light[:band].mean()) - float(light[-band:].mean())) / scales["light"]
+            + (float(tex[:band].mean()) - float(tex[-band:].mean())) / scales["texture"]
+            + _background_above(colours) / scales["background"]
+            + _body_below(colours) / scales["body"]
         )
-        if blob is not None:
-            head = np.rot90(blob, turns)
-            if view == "front":
-                score += _narrowing_downwards(head)
-            else:
-                strip = max(2, int(0.05 * rows))
-                score += float(head[-strip:].mean()) - float(head[:strip].mean())
+        if view == "front":
+            score += _narrowing_downwards(head) / scales["narrowing"] + _skew_downwards(head) / scales["skew"]
+        elif view == "back":
+            strip = max(2, int(0.05 * rows))
+            score += (float(head[-strip:].mean()) - float(head[:strip].mean())) / scales["neck"]
+        else:
+            score += _lower_border_contact(head) / scales["contact"]
+            score += _lower_border_contact(raw_head) / scales["raw_contact"]
         scores[turns] = score
     return scores, axis
+
+
+def _near_share(colours, reference, *, tolerance=12.0, n_samples=256):
+    """Share of `colours` ((K, 3) Lab) with a colour of `reference` within `tolerance`, on an even
+    subsample of at most `n_samples` of each."""
+    a = colours[:: max(1, len(colours) // n_samples)]
+    b = reference[:: max(1, len(reference) // n_samples)]
+    distance = np.min(np.linalg.norm(a[:, None, :] - b[None, :, :], axis=-1), axis=1)
+    return float((distance < tolerance).mean())
+
+
+def _background_above(lab):
+    """The wall behind the head is above it: share of the top border's colours (a 6 % strip) found in
+    the side borders' upper halves minus that of the bottom border's colours."""
+    rows = lab.shape[0]
+    strip, half = max(2, int(0.06 * rows)), rows // 2
+    sides = np.concatenate([lab[strip:half, :strip].reshape(-1, 3), lab[strip:half, -strip:].reshape(-1, 3)])
+    top, bottom = lab[:strip].reshape(-1, 3), lab[-strip:].reshape(-1, 3)
+    return _near_share(top, sides) - _near_share(bottom, sides)
+
+
+def _body_below(lab):
+    """The body (shirt, shoulders) runs out of the lower border: distance of the bottom border's median
+    colour from the side borders' minus that of the top border's (a 5 % strip), in 8-bit Lab units / 50."""
+    rows = lab.shape[0]
+    strip = max(2, int(0.05 * rows))
+    sides = np.median(np.concatenate([lab[:, :strip].reshape(-1, 3), lab[:, -strip:].reshape(-1, 3)]), axis=0)
+    top = np.median(lab[:strip].reshape(-1, 3), axis=0)
+    bottom = np.median(lab[-strip:].reshape(-1, 3), axis=0)
+    return float(np.linalg.norm(bottom - sides) - np.linalg.norm(top - sides)) / 50.0
+
+
+def _skew_downwards(head):
+    """Head seen from above-front: most of its area is the cranium, and the face and neck taper off
+    below it, so the rows of the head blob are skewed downwards (a long tail below). Their skewness
+    (third standardised moment), 0 without a head."""
+    rows = np.nonzero(head)[0].astype(np.float64)
+    if len(rows) < 100 or rows.std() == 0:
+        return 0.0
+    return float(np.mean((rows - rows.mean()) ** 3) / rows.std() ** 3)
+
+
+def _lower_border_contact(head, *, strip_fraction=0.04):
+    """Side view: the neck and shoulders run out of the frame at the bottom, the top of the head and the
+    face do not. The share of the lower border that the head blob reaches (within a strip of
+    `strip_fraction` of the height) minus the largest share of any other border."""
+    rows = head.shape[0]
+    strip = max(2, int(strip_fraction * rows))
+    bottom = float(head[-strip:].any(axis=0).mean())
+    others = (
+        float(head[:strip].any(axis=0).mean()),
+        float(head[:, :strip].any(axis=1).mean()),
+        float(head[:, -strip:].any(axis=1).mean()),
+    )
+    return bottom - max(others)
 
 
 def _mirror_symmetry_difference(channel, side_px=32):

@@ -65,7 +65,10 @@ NORWOOD_STAGES = tuple(range(1, 8))
 #: 0.45 / 0.82 / 0.94 / 0.93 at stages II–VII, back 0.25 / 0.09 / 0.12 / 0.28 / 0.55 / 0.73, front
 #: 0.30 / 0.32 / 0.70 / 0.83 / 0.91 / 0.97. (The curves were chosen on 0.2.0's measurements and kept;
 #: scalp analysis 0.3.0 turns 5 front views differently (4 now upright, 1 now on its side), all at
-#: stages V–VII, which moves those front means by at most 0.04.)
+#: stages V–VII, which moves those front means by at most 0.04. Scalp analysis 0.4.0 sets 5 more front
+#: views upright, 3 of them at stages III–IV, and calls one uncertain: the front means become 0.30 /
+#: 0.20 / 0.68 / 0.87 / 0.96 / 0.97, so stage III no longer looks receded by accident; the curves are
+#: kept, see bench/results/scalp.md.)
 NORWOOD_CURVES = {
     "top.scalp_visible_fraction": {
         "midpoint_stage": 4.2,
