@@ -17,6 +17,7 @@ from trichotrack.measure.trichoscopy import (
     analyze_trichoscopy,
     darkness_map,
     line_strength,
+    overlay_line_mask,
     prune_skeleton,
     render_trichoscopy_overlay,
     text_band_rows,
@@ -83,6 +84,69 @@ def test_a_stub_cut_by_the_edge_counts_in_proportion_to_its_reach():
     for shaft in result.shafts:
         assert shaft.count_weight == pytest.approx(38 / full_depth_px, abs=0.12)
     assert result.hair_count == round(3 * 38 / full_depth_px)  # 1, not 3 and not 1.5
+
+
+def test_a_shaft_ending_just_short_of_the_edge_is_cut_by_it():
+    # A tapered or blurred end fades out of the mask a few pixels before the frame: still a cut shaft.
+    image = np.full((512, 640, 3), (215, 190, 175), np.uint8)
+    cv2.line(image, (300, 8), (340, 200), (30, 25, 20), 10, cv2.LINE_AA)  # its mask ends 3-4 px short
+    assert [s.touches_border for s in analyze_trichoscopy(image).shafts] == [True]
+    assert [s.touches_border for s in analyze_trichoscopy(image, border_touch_px=2).shafts] == [False]
+    cv2.line(image, (100, 40), (140, 230), (30, 25, 20), 10, cv2.LINE_AA)  # well inside: not cut
+    assert sorted(s.touches_border for s in analyze_trichoscopy(image).shafts) == [False, True]
+
+
+def test_a_drawn_circle_crossing_a_shaft_neither_cuts_nor_counts():
+    # Some dermatoscopes draw a red measuring circle over the image; where it crossed a shaft it cut the
+    # trace in two (counted twice), and its own rim drew short false traces.
+    image = np.full((512, 640, 3), (215, 190, 175), np.uint8)
+    cv2.line(image, (250, 100), (330, 400), (30, 25, 20), 10, cv2.LINE_AA)
+    cv2.circle(image, (450, 250), 170, (255, 0, 0), 2, cv2.LINE_AA)
+    lines = overlay_line_mask(image)
+    assert lines[250, 279:283].any() and not lines[250, 200] and not lines[80, 240]
+    result = analyze_trichoscopy(image)
+    assert result.hair_count == 1 and len(result.shafts) == 1
+    assert not result.excluded_mask[lines].any()  # drawn over the field, not an unusable area
+
+
+def test_overlay_line_mask_ignores_skin_hair_halo_and_glare():
+    image = trichoscopy_image(0, bubbles=3, glare=2)
+    assert not overlay_line_mask(image.image).any()
+
+
+def test_a_trace_around_one_thick_shaft_is_one_hair_a_v_with_skin_between_is_two():
+    from trichotrack.measure.trichoscopy import _skin_between_arms
+
+    corner = np.array([80.0, 50.0])
+    v_dark = np.zeros((100, 100), np.float32)
+    cv2.line(v_dark, (50, 80), (30, 20), 0.8, 5)
+    cv2.line(v_dark, (50, 80), (70, 20), 0.8, 5)
+    v_path = np.vstack([np.linspace([20.0, 30.0], corner, 40), np.linspace(corner, [20.0, 70.0], 40)[1:]])
+    assert _skin_between_arms(v_path, 39, v_dark, gap_share=0.5)
+    # A "U" traced up one edge of a 24-px shaft and down the other: hair, not skin, between its arms.
+    u_dark = np.zeros((100, 100), np.float32)
+    u_dark[15:85, 38:62] = 0.8
+    u_path = np.vstack(
+        [np.linspace([20.0, 42.0], [78.0, 42.0], 30), np.linspace([80.0, 50.0], [20.0, 58.0], 30)]
+    )
+    assert not _skin_between_arms(u_path, 29, u_dark, gap_share=0.5)
+
+
+def test_a_tuft_is_traced_once_not_again_by_the_coarse_pass():
+    # Three shafts side by side (a 36-px dark band): the coarse pass must not add its edges or its core
+    # to what the fine pass traced.
+    image = np.full((512, 640, 3), (215, 190, 175), np.uint8)
+    for offset in (-12, 0, 12):
+        cv2.line(image, (200 + offset, 120), (330 + offset, 380), (30, 25, 20), 12, cv2.LINE_AA)
+    image = cv2.GaussianBlur(image, (0, 0), 1.0)
+    assert DEFAULTS["coarse_sigmas_px"]
+    assert (
+        len(analyze_trichoscopy(image).shafts)
+        == len(analyze_trichoscopy(image, coarse_sigmas_px=()).shafts)
+        == 1
+    )
+    # Without the overlap rule the coarse pass traces the band a second time.
+    assert len(analyze_trichoscopy(image, coarse_overlap=1.0).shafts) > 1
 
 
 def test_a_scale_bar_is_not_a_hair():

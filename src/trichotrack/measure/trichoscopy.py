@@ -7,23 +7,31 @@ fast:
 1. the field is the image minus any burned-in text header (found by its line of white glyphs on grey
    boxes, not by grey alone: grey skin is neutral too) or uniform footer strip, scale-bar lines and glare;
    the bands are replaced by the mirrored field next to them before filtering, so that their bright edge
-   does not raise the background and draw a false shaft along it;
+   does not raise the background and draw a false shaft along it; saturated lines a device draws over
+   the field (a red measuring circle) are filled in from around them, so that they neither cut a shaft
+   they cross in two nor draw short traces of their own;
 2. *darkness* is the brightest colour channel against a smooth background (the blue-grey halo around a
    follicle opening stays bright in the red channel, a brown or black shaft does not);
 3. a multi-scale Hessian line filter (cv2 Sobel derivatives of Gaussian-smoothed darkness) keeps
    elongated dark objects and suppresses round ones (halos, blotches, bubble shadows); a hysteresis
-   threshold on line strength *and* darkness gives the shaft mask;
+   threshold on line strength *and* darkness gives the shaft mask; a second, coarse pass adds dark
+   objects wider than the fine scales (tufts of shafts side by side, thick shafts) where the fine pass
+   traced nothing;
 4. each connected object is skeletonised and its short side branches pruned; an object with more than
-   two free ends, or bent sharply into two straight arms, is two hairs leaving one follicle (a "V" or
-   "Y"; more free ends than three were more often side branches than a third hair);
-5. objects too small, too faint, too round or curved like a bubble's rim are dropped; an object cut by
-   the field edge counts in proportion to how far its inner end reaches into the field, fully from 15 %
-   of the short side on (readers of the annotated images counted about 1 in 6 stubs that reach less than
-   40 px into a 1024-px field, and every cut shaft that reaches more than 150 px).
+   two free ends, or bent sharply into two straight arms with skin between them, is two hairs leaving
+   one follicle (a "V" or "Y"; more free ends than three were more often side branches than a third
+   hair; a trace bent around the outline of one thick shaft has hair, not skin, between its arms);
+5. objects too small, too faint, too round or curved like a bubble's rim are dropped; an object that
+   reaches within a few pixels of the field edge is cut by it (a tapered or blurred end fades out of
+   the mask before the edge) and counts in proportion to how far its inner end reaches into the field,
+   fully from 20 % of the short side on. Readers differ here: on the annotated images of one
+   acquisition date about half of the cut shafts that reach 40-120 px into a 1024-px field were counted,
+   on those of another about 1 in 7; the rule sits between them.
 
 Known limits: two hairs that leave one follicle side by side and stay touching look like one thick
-shaft and are counted once; a shaft wider than the largest filter scale (about 16 image pixels at
-1280 px) is found by its edges only and may be missed or traced along one edge; long unclipped hairs
+shaft and are counted once (their width is no reliable sign: on the annotated images a trace twice the
+median width was as often one thick hair); a tuft that merges with a dark halo around it can still be
+missed by both passes; long unclipped hairs
 that cross other hairs are under-counted; light (white or grey) hair needs ``light_hair=True``.
 
 The thresholds were set by hand against annotated 70x scalp images (see ``bench/trichoscopy.py``); the
@@ -43,7 +51,7 @@ from skimage.morphology import skeletonize
 from trichotrack.measure._validate import as_bool_2d, as_rgb_uint8, positive_finite
 
 ALGORITHM = "trichoscopy-shafts"
-VERSION = "0.2.0"
+VERSION = "0.3.0"
 
 #: Shafts thinner than this are "thin" (a criterion of pattern hair loss when > 10 % frontally).
 THIN_UM = 30.0
@@ -67,14 +75,22 @@ DEFAULTS = {
     # More free ends than three on one trace were more often side branches, crossings or halo edges than a
     # third hair on the annotated images (3 of 27 traces): a trace stands for at most this many hairs.
     "max_hairs_per_trace": 2,
+    # Hairs lying side by side in a tuft, and thick shafts, are wider than the fine scales: a second pass
+    # at these scales (working pixels) finds them, where no fine trace lies ...
+    "coarse_sigmas_px": (6.0,),
+    "coarse_darkness": 0.45,  # ... of objects at least this dark (hysteresis and mean along the line) ...
+    "coarse_overlap": 0.3,  # ... and dropping objects whose area the fine traces' objects cover this share of
     "min_length_px": 15.0,  # working pixels along the centre line
     "min_area_px": 80.0,  # working pixels
     "min_elongation": 1.5,  # centre-line length over width
     "min_mean_darkness": 0.30,  # mean darkness along the centre line
     "min_straightness": 0.5,  # end-to-end distance over centre-line length (bubble rims are curved) ...
     "v_corner_share": 0.1,  # ... unless two straight arms meet in a corner this share of the path long
-    "border_full_depth": 0.15,  # a shaft cut by the field edge counts fully when it reaches this share of
-    # the image's short side into the field, and in proportion below (a stub at the edge counts little) ...
+    "v_gap_share": 0.5,  # ... and count two when skin (less than this share of their darkness) parts them
+    "border_touch_px": 4.0,  # a shaft reaching this close to the field edge (working pixels) is cut by it
+    # (a shaft's tapered or blurred end fades out of the mask a few pixels before the edge) ...
+    "border_full_depth": 0.2,  # ... and counts fully when it reaches this share of the image's short side
+    # into the field, and in proportion below (a stub at the edge counts little) ...
     "border_min_length_px": 30.0,  # ... and nothing when shorter than this (working pixels)
     "bar_length_px": 25,  # straight, one-pixel lines at least this long are scale bars, not hair
     "bar_contrast": 0.08,
@@ -326,6 +342,32 @@ def text_label_mask(image, *, margin_px: int = 6) -> np.ndarray:
     return mask
 
 
+def overlay_line_mask(image, *, min_chroma: int = 90) -> np.ndarray:
+    """Thin saturated red, green or blue lines a device draws over the image (a measuring circle).
+
+    Skin, hair, halo and glare are never this saturated: a pixel whose strongest channel exceeds the
+    others by `min_chroma` levels is drawn, not seen. The mask is widened by one pixel for the
+    anti-aliased rim.
+
+    Parameters
+    ----------
+    image : (M, N, 3) ndarray of uint8
+    min_chroma : int
+
+    Returns
+    -------
+    mask : (M, N) ndarray of bool
+    """
+    rgb = as_rgb_uint8(image, name="image")
+    high, low = _channel_max(rgb).astype(np.int16), _channel_min(rgb).astype(np.int16)
+    r, g, b = (c.astype(np.int16) for c in cv2.split(np.ascontiguousarray(rgb)))
+    middle = r + g + b - high - low
+    drawn = ((high - middle) >= min_chroma).astype(np.uint8)
+    if not drawn.any():
+        return np.zeros(rgb.shape[:2], bool)
+    return cv2.dilate(drawn, np.ones((3, 3), np.uint8)).astype(bool)
+
+
 def _grow_to_box(value: np.ndarray, box, *, reach_px: int):
     """`box` (r0, r1, c0, c1) widened to the flat dark grey rectangle that a label's text sits on.
 
@@ -552,14 +594,14 @@ def _straightness(path: np.ndarray) -> float:
     return float(np.hypot(*(path[-1] - path[0]))) / max(length, 1e-9)
 
 
-def _is_v(path: np.ndarray, min_straightness: float, *, corner_share: float = 0.1) -> bool:
-    """Whether a bent path is two straight arms meeting at a corner (a "V" or "U" of two hairs).
+def _v_corner(path: np.ndarray, min_straightness: float, *, corner_share: float = 0.1) -> int:
+    """Index of the corner where two straight arms of a bent path meet, or -1 when it is no "V" or "U".
 
     The `corner_share` of the path on each side of the corner is left out of the arms: two hairs that
     leave one follicle side by side join in a rounded bottom, not a sharp point.
     """
     if len(path) < 9:
-        return False
+        return -1
     chord = path[-1] - path[0]
     norm = np.hypot(*chord)
     offsets = path - path[0]
@@ -569,11 +611,35 @@ def _is_v(path: np.ndarray, min_straightness: float, *, corner_share: float = 0.
         deviation = np.hypot(*offsets.T)
     corner = int(np.argmax(deviation))
     if corner < 4 or corner > len(path) - 5:
-        return False
+        return -1
     margin = int(corner_share * len(path))
     arms = (path[: max(corner + 1 - margin, 3)], path[min(corner + margin, len(path) - 3) :])
     limit = max(0.9, (1 + min_straightness) / 2)
-    return all(_straightness(arm) >= limit for arm in arms)
+    return corner if all(_straightness(arm) >= limit for arm in arms) else -1
+
+
+def _skin_between_arms(path: np.ndarray, corner: int, darkness: np.ndarray, *, gap_share: float) -> bool:
+    """Whether skin shows between the two arms of a bent trace somewhere along them.
+
+    Two hairs that leave one follicle part towards their tips: half-way between points at equal
+    distance from the corner lies skin, much lighter than the arms. A trace that runs up one edge of a
+    thick shaft and down the other (a "U" around one hair) has hair between its arms all along.
+    """
+    one, two = path[corner::-1], path[corner:]
+    n = min(len(one), len(two))
+    if n < 4:
+        return False
+    arm_dark = float(np.median(ndi.map_coordinates(darkness, path.T, order=1, mode="nearest")))
+    t = np.linspace(0.3, 0.7, 9)[:, None]
+    for share in (0.4, 0.6, 0.8, 1.0):
+        k = int(share * (n - 1))
+        a, b = one[k], two[k]
+        if np.hypot(*(b - a)) < 3:
+            continue
+        between = ndi.map_coordinates(darkness, (a + (b - a) * t).T, order=1, mode="nearest")
+        if float(between.min()) < gap_share * arm_dark:
+            return True
+    return False
 
 
 def _profile_width(darkness_full, centerline_rc, *, half_px: float, quantile: float = 50.0) -> float:
@@ -684,6 +750,11 @@ def analyze_trichoscopy(
     if text.any():
         excluded |= text
         field_rgb = _fill_boxes(field_rgb, text)
+    lines = overlay_line_mask(rgb)
+    if lines.any():
+        # A drawn circle or line crossing a shaft would cut it in two traces, or hide it: fill it in from
+        # the pixels around it (it covers skin and hair, not an unusable area).
+        field_rgb = cv2.inpaint(np.ascontiguousarray(field_rgb), lines.astype(np.uint8), 3, cv2.INPAINT_TELEA)
     small = cv2.resize(field_rgb, work_shape[::-1], interpolation=cv2.INTER_AREA) if scale < 1 else field_rgb
     if ignore_mask is not None:
         excluded |= ignore_mask
@@ -730,65 +801,88 @@ def analyze_trichoscopy(
         )
 
     # --- shaft mask: hysteresis on line strength and darkness
-    low = (strength > p["line_low"]) & (darkness > p["darkness_low"]) & valid
-    high = (strength > p["line_high"]) & (darkness > p["darkness_high"]) & valid
-    labels, n = ndi.label(low, structure=np.ones((3, 3)))
-    keep = np.zeros(n + 1, bool)
-    keep[np.unique(labels[high])] = True
-    keep[0] = False
-    mask = cv2.morphologyEx(keep[labels].astype(np.uint8), cv2.MORPH_OPEN, np.ones((2, 2), np.uint8))
-    labels, n = ndi.label(mask, structure=np.ones((3, 3)))
-    distance = cv2.distanceTransform(mask, cv2.DIST_L2, 5)
+    def shaft_mask(strength_map, dark_high):
+        low = (strength_map > p["line_low"]) & (darkness > p["darkness_low"]) & valid
+        high = (strength_map > p["line_high"]) & (darkness > dark_high) & valid
+        labels, n = ndi.label(low, structure=np.ones((3, 3)))
+        keep = np.zeros(n + 1, bool)
+        keep[np.unique(labels[high])] = True
+        keep[0] = False
+        return cv2.morphologyEx(keep[labels].astype(np.uint8), cv2.MORPH_OPEN, np.ones((2, 2), np.uint8))
+
+    masks = [shaft_mask(strength, p["darkness_high"])]
+    if p["coarse_sigmas_px"]:
+        # Shafts lying side by side in a tuft are wider than the fine scales: the fine filter sees their
+        # edges only, or nothing. A coarse pass finds them; what it finds over objects the fine pass
+        # traced is dropped.
+        coarse = line_strength(darkness, sigmas_px=p["coarse_sigmas_px"], blob_penalty=p["blob_penalty"])
+        masks.append(shaft_mask(coarse * gain, p["coarse_darkness"]))
     edge = _shrink(cut, work_shape)
     edge[0, :] = edge[-1, :] = edge[:, 0] = edge[:, -1] = True
     depth_work = cv2.distanceTransform((~edge).astype(np.uint8), cv2.DIST_L2, 5)  # into the field
-    edge = cv2.dilate(edge.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
+    edge = depth_work <= p["border_touch_px"]
     full_depth_work = p["border_full_depth"] * min(work_shape)
 
     full_darkness = None
     candidates = []
-    for i, box in enumerate(ndi.find_objects(labels), start=1):
-        if box is None:
-            continue
-        obj = ndi.binary_fill_holes(labels[box] == i)  # highlights along a shaft leave holes
-        area = int(obj.sum())
-        if area < p["min_area_px"]:
-            continue
-        sk = skeletonize(np.pad(obj, 1))[1:-1, 1:-1]
-        if not sk.any():
-            continue
-        width0 = float(np.median(2 * distance[box][sk]))
-        sk = prune_skeleton(
-            sk, min_branch_px=max(p["spur_px"], p["spur_widths"] * width0), min_branch_share=p["spur_share"]
-        )
-        length = float(sk.sum())
-        if length < p["min_length_px"]:
-            continue
-        width = float(np.median(2 * distance[box][sk]))
-        if length < p["min_elongation"] * width:
-            continue
-        mean_dark = float(darkness[box][sk].mean())
-        if mean_dark < p["min_mean_darkness"]:
-            continue
-        neighbours = cv2.filter2D(sk.astype(np.uint8), -1, _K8, borderType=cv2.BORDER_CONSTANT)
-        ends = int((sk & (neighbours == 1)).sum())
-        if ends == 0:  # a closed loop: a bubble rim, not a hair
-            continue
-        path = _longest_path(sk)
-        hairs = 1 if ends <= 2 else min(ends - 1, int(p["max_hairs_per_trace"]))
-        if ends <= 2 and _straightness(path) < p["min_straightness"]:
-            if not _is_v(path, p["min_straightness"], corner_share=p["v_corner_share"]):
-                continue  # a curved arc: a bubble's rim or a skin fold, not a shaft
-            hairs = 2  # two straight hairs from one follicle, joined at the root
-        touches = bool(edge[box][obj].any())
-        if touches and length < p["border_min_length_px"]:
-            continue
-        weight = 1.0
-        if touches:
-            reach = max(depth_work[box][tuple(np.round(end).astype(int))] for end in (path[0], path[-1]))
-            weight = float(min(1.0, reach / full_depth_work))
-        path_full = (path + np.array([box[0].start, box[1].start]) + 0.5) / [sr, sc] - 0.5
-        candidates.append((path_full, length / sr, hairs, touches, mean_dark, width / sr, weight))
+    covered = np.zeros(work_shape, np.uint8)
+    for pass_index, mask in enumerate(masks):
+        if pass_index == 1:
+            covered = cv2.dilate(covered, np.ones((5, 5), np.uint8))
+        labels, _ = ndi.label(mask, structure=np.ones((3, 3)))
+        distance = cv2.distanceTransform(mask, cv2.DIST_L2, 5)
+        for i, box in enumerate(ndi.find_objects(labels), start=1):
+            if box is None:
+                continue
+            obj = ndi.binary_fill_holes(labels[box] == i)  # highlights along a shaft leave holes
+            area = int(obj.sum())
+            if area < p["min_area_px"]:
+                continue
+            if pass_index and covered[box][obj].mean() > p["coarse_overlap"]:
+                continue
+            sk = skeletonize(np.pad(obj, 1))[1:-1, 1:-1]
+            if not sk.any():
+                continue
+            width0 = float(np.median(2 * distance[box][sk]))
+            sk = prune_skeleton(
+                sk,
+                min_branch_px=max(p["spur_px"], p["spur_widths"] * width0),
+                min_branch_share=p["spur_share"],
+            )
+            length = float(sk.sum())
+            if length < p["min_length_px"]:
+                continue
+            width = float(np.median(2 * distance[box][sk]))
+            if length < p["min_elongation"] * width:
+                continue
+            mean_dark = float(darkness[box][sk].mean())
+            if mean_dark < (p["coarse_darkness"] if pass_index else p["min_mean_darkness"]):
+                continue
+            neighbours = cv2.filter2D(sk.astype(np.uint8), -1, _K8, borderType=cv2.BORDER_CONSTANT)
+            ends = int((sk & (neighbours == 1)).sum())
+            if ends == 0:  # a closed loop: a bubble rim, not a hair
+                continue
+            path = _longest_path(sk)
+            hairs = 1 if ends <= 2 else min(ends - 1, int(p["max_hairs_per_trace"]))
+            if ends <= 2 and _straightness(path) < p["min_straightness"]:
+                corner = _v_corner(path, p["min_straightness"], corner_share=p["v_corner_share"])
+                if corner < 0:
+                    continue  # a curved arc: a bubble's rim or a skin fold, not a shaft
+                # Two straight hairs from one follicle, joined at the root, part with skin between them;
+                # a trace around the outline of one thick shaft has hair between its arms.
+                apart = _skin_between_arms(path, corner, darkness[box], gap_share=p["v_gap_share"])
+                hairs = 2 if apart else 1
+            touches = bool(edge[box][obj].any())
+            if touches and length < p["border_min_length_px"]:
+                continue
+            weight = 1.0
+            if touches:
+                reach = max(depth_work[box][tuple(np.round(end).astype(int))] for end in (path[0], path[-1]))
+                weight = float(min(1.0, reach / full_depth_work))
+            if pass_index == 0:
+                covered[box][obj] = 1
+            path_full = (path + np.array([box[0].start, box[1].start]) + 0.5) / [sr, sc] - 0.5
+            candidates.append((path_full, length / sr, hairs, touches, mean_dark, width / sr, weight))
 
     shafts_raw = []
     for path_full, length_px, hairs, touches, mean_dark, rough_width, weight in candidates:
