@@ -37,6 +37,11 @@ def photos(tmp_path_factory):
     write_image(paths["top"], render_head(1, norwood_stage=6).image)
     write_image(paths["front"], render_head(2, view="front", hairline_depth_fraction=0.2).image)
     write_image(paths["part"], render_head(3, view="part", part_width_px=30).image)
+    # The same front view lying on its side: one quarter turn counter-clockwise from upright.
+    paths["front_turned"] = folder / "front_turned.png"
+    write_image(
+        paths["front_turned"], np.rot90(render_head(2, view="front", hairline_depth_fraction=0.2).image)
+    )
     write_image(paths["blank"], np.full((200, 200, 3), 128, np.uint8))
     # A head from behind with nothing that tells up from down: skin in a ring of hair on a plain wall.
     round_head = np.full((240, 240, 3), (150, 170, 190), np.uint8)
@@ -124,9 +129,45 @@ def test_stage_leaves_out_a_view_whose_orientation_is_uncertain(photos, capsys):
     assert any(p.startswith("back view not used: orientation uncertain") for p in report["problems"])
 
 
+def test_turns_0_measures_an_uncertain_photo_as_given(photos, capsys):
+    assert main(["measure", "scalp", str(photos["round"]), "--view", "back", "--turns", "0", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["usable"] is True and report["problems"] == []
+    assert report["quarter_turns"] == 0
+    assert report["algorithm"]["params"]["orientation"] == 0
+    assert report["scalp_visible_fraction"] > 0.5
+
+
+def test_turns_undo_a_turned_photo_as_the_upright_one_measures(photos, capsys):
+    assert main(["measure", "scalp", str(photos["front"]), "--view", "front", "--turns", "0", "--json"]) == 0
+    upright = json.loads(capsys.readouterr().out)
+    argv = ["measure", "scalp", str(photos["front_turned"]), "--view", "front", "--turns", "3", "--json"]
+    assert main(argv) == 0
+    turned = json.loads(capsys.readouterr().out)
+    assert turned["quarter_turns"] == 3 and turned["algorithm"]["params"]["orientation"] == 3
+    assert turned["scalp_visible_fraction"] == pytest.approx(upright["scalp_visible_fraction"], abs=0.01)
+    assert turned["hairline"]["recession_index"] == pytest.approx(
+        upright["hairline"]["recession_index"], abs=0.02
+    )
+    # The wrong turn is obeyed too: the head is then measured upside down, not silently corrected.
+    argv[-2] = "1"
+    main(argv)
+    wrong = json.loads(capsys.readouterr().out)
+    assert wrong["quarter_turns"] == 1
+    assert wrong["hairline"] != turned["hairline"]
+
+
+def test_default_turns_are_found_from_the_picture(photos, capsys):
+    main(["measure", "scalp", str(photos["round"]), "--view", "back", "--json"])
+    assert json.loads(capsys.readouterr().out)["algorithm"]["params"]["orientation"] == "auto"
+
+
 @pytest.mark.parametrize(
     "argv",
     [
+        ["measure", "scalp", "PHOTO", "--view", "top", "--turns", "4"],
+        ["measure", "scalp", "PHOTO", "--view", "top", "--turns", "-1"],
+        ["measure", "scalp", "PHOTO", "--view", "top", "--turns", "half"],
         ["measure", "scalp", "PHOTO"],
         ["measure", "scalp", "PHOTO", "--view", "sideways"],
         ["measure", "scalp", "PHOTO", "--view", "top", "--mm-per-px", "-1"],

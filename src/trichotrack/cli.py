@@ -45,6 +45,16 @@ def _dpi(text: str) -> int:
     return value
 
 
+def _quarter_turns(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if not 0 <= value <= 3:
+        raise argparse.ArgumentTypeError(f"turns must be 0, 1, 2 or 3, got {value}")
+    return value
+
+
 def _port(text: str) -> int:
     try:
         value = int(text)
@@ -86,6 +96,13 @@ def build_parser() -> argparse.ArgumentParser:
     scalp.add_argument("photo", type=Path, help="JPEG, PNG, TIFF or HEIC photo of the head")
     scalp.add_argument("--view", required=True, choices=("top", "front", "back", "left", "right", "part"))
     scalp.add_argument("--mm-per-px", type=_positive_float, help="the photo's scale, if known (part width)")
+    scalp.add_argument(
+        "--turns",
+        type=_quarter_turns,
+        metavar="N",
+        help="quarter turns counter-clockwise that make the photo upright (0-3; 0: upright as given); "
+        "default: found from the picture",
+    )
     scalp.add_argument("--json", action="store_true", help="print one JSON object instead of a summary")
     scalp.add_argument("--overlay", type=Path, metavar="OUT.png", help="write a picture of what was measured")
 
@@ -327,7 +344,10 @@ def _measure_scalp(args) -> int:
     if args.overlay is not None and args.overlay.suffix.lower() not in (".png", ".jpg", ".jpeg"):
         raise ValueError(f"--overlay must end in .png or .jpg, got {args.overlay.name!r}")
     started = time.perf_counter()
-    result = measure_scalp(read_image(args.photo), view=args.view, mm_per_px=args.mm_per_px)
+    orientation = "auto" if args.turns is None else args.turns
+    result = measure_scalp(
+        read_image(args.photo), view=args.view, mm_per_px=args.mm_per_px, orientation=orientation
+    )
     report = scalp_report(result, seconds=time.perf_counter() - started)
     if args.overlay is not None:
         write_image(args.overlay, render_scalp_overlay(result))

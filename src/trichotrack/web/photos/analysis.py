@@ -393,11 +393,14 @@ def measure_trichoscopy_photo(data: bytes, *, mm_per_px: float | None = None) ->
     return PhotoMeasurement(fields, partial(render_trichoscopy_overlay, image, result))
 
 
-def measure_global_photo(data: bytes, *, view: str, mm_per_px: float | None = None) -> PhotoMeasurement:
-    """Measure a global photo as ``trichotrack measure scalp --view VIEW --json`` does.
+def measure_global_photo(
+    data: bytes, *, view: str, mm_per_px: float | None = None, orientation: str | int = "auto"
+) -> PhotoMeasurement:
+    """Measure a global photo as ``trichotrack measure scalp --view VIEW [--turns N] --json`` does.
 
-    `view` is the core's name (top, front, part, left, right). The overlay is at the core's working size,
-    upright (the core finds the orientation from the picture). The core measures a copy reduced to
+    `view` is the core's name (top, front, part, left, right). `orientation`: ``"auto"`` (the core finds
+    it from the picture) or the quarter turns counter-clockwise a person chose (`Photo.orientation_turns`).
+    The overlay is at the core's working size, upright. The core measures a copy reduced to
     `scalp.WORK_SIDE_PX` (twice that for the part view), so a JPEG is decoded already reduced by its DCT
     scaling, to no less than `GLOBAL_DECODE_FACTOR` times that side (about a third of a 12-MP decode).
     """
@@ -407,7 +410,7 @@ def measure_global_photo(data: bytes, *, view: str, mm_per_px: float | None = No
     started = time.perf_counter()
     work_side = 2 * WORK_SIDE_PX if view == "part" else WORK_SIDE_PX
     image = read_image(data, reduce_to_px=GLOBAL_DECODE_FACTOR * work_side)
-    result = measure_scalp(image, view=view, mm_per_px=mm_per_px)
+    result = measure_scalp(image, view=view, mm_per_px=mm_per_px, orientation=orientation)
     seconds = time.perf_counter() - started
     report = scalp_report(result, seconds=seconds)
     work_rows, work_cols = result.work_image.shape[:2]

@@ -137,6 +137,18 @@ class CorrectionForm(forms.Form):
         return value
 
 
+class OrientationForm(forms.Form):
+    """Which way is up: the quarter turns counter-clockwise that make a global photo upright, or "auto"
+    (found from the picture by the scalp core)."""
+
+    turns = forms.TypedChoiceField(
+        choices=[("auto", "found from the photo")]
+        + [(str(n), f"{90 * n}° counter-clockwise") for n in range(4)],
+        coerce=lambda value: None if value == "auto" else int(value),
+        empty_value="",
+    )
+
+
 class PairForm(forms.Form):
     baseline = forms.ModelChoiceField(queryset=Photo.objects.none())
     followup = forms.ModelChoiceField(queryset=Photo.objects.none(), label="Follow-up")

@@ -184,6 +184,16 @@ class Photo(models.Model):
         max_length=10, choices=MeasureStatus.choices, default=MeasureStatus.NOT_MEASURED
     )
     measure_error = models.TextField(blank=True)
+    # Global views: quarter turns counter-clockwise that make the photo upright, as a person set them when
+    # the scalp core could not tell ("orientation uncertain") or got it wrong; None: found from the picture.
+    # Passed to the core by services.measure_data.
+    orientation_turns = models.PositiveSmallIntegerField(
+        null=True, blank=True, choices=[(n, f"{90 * n}° counter-clockwise") for n in range(4)]
+    )
+    orientation_set_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    orientation_set_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["session", "view", "id"]

@@ -280,7 +280,37 @@ def measure_data(photo: Photo, data: bytes) -> analysis.PhotoMeasurement:
         return analysis.measure_shed_photo(data)
     if photo.view == View.TRICHOSCOPY:
         return analysis.measure_trichoscopy_photo(data, mm_per_px=photo.mm_per_px)
-    return analysis.measure_global_photo(data, view=CORE_VIEWS[photo.view], mm_per_px=photo.mm_per_px)
+    orientation = "auto" if photo.orientation_turns is None else photo.orientation_turns
+    return analysis.measure_global_photo(
+        data, view=CORE_VIEWS[photo.view], mm_per_px=photo.mm_per_px, orientation=orientation
+    )
+
+
+def set_orientation(photo: Photo, *, turns: int | None, user) -> int:
+    """Record which way is up for a global photo and measure it again that way. Audited with the old and
+    new value; returns the new measurement request's number.
+
+    `turns`: quarter turns counter-clockwise that make the photo upright (0-3), or None to let the scalp
+    core find the orientation from the picture again.
+    """
+    if not photo.is_global:
+        raise PhotoRefused("Only global-view photos have an orientation to set.")
+    if turns is not None and (isinstance(turns, bool) or turns not in range(4)):
+        raise PhotoRefused(f"The orientation must be 0, 1, 2 or 3 quarter turns, got {turns!r}.")
+    with transaction.atomic():
+        locked = Photo.objects.select_for_update().get(pk=photo.pk)
+        old = locked.orientation_turns
+        locked.orientation_turns = turns
+        locked.orientation_set_by = None if turns is None else user
+        locked.orientation_set_at = None if turns is None else timezone.now()
+        locked.save(update_fields=["orientation_turns", "orientation_set_by", "orientation_set_at"])
+        photo.orientation_turns = locked.orientation_turns
+        photo.orientation_set_by = locked.orientation_set_by
+        photo.orientation_set_at = locked.orientation_set_at
+        audit.record(
+            user, "photo.orientation_set", photo, data={"changed": {"orientation_turns": [old, turns]}}
+        )
+        return request_measurement(photo)
 
 
 def _settle_status(photo: Photo) -> None:

@@ -15,6 +15,7 @@ urlpatterns = [
     path("photos/<int:pk>/original/", views.photo_original, name="original"),
     path("photos/<int:pk>/measure/", views.photo_measure, name="measure"),
     path("photos/<int:pk>/correct/", views.photo_correct, name="correct"),
+    path("photos/<int:pk>/orientation/", views.photo_orientation, name="orientation"),
     path("photos/pairs/<int:pk>/", views.pair_detail, name="pair"),
     path("photos/pairs/<int:pk>/registered/", views.pair_image, name="pair_image"),
 ]

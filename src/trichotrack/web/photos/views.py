@@ -14,7 +14,7 @@ from trichotrack.web.clinics.deidentify import day_offset_label, first_treatment
 from trichotrack.web.patients.access import get_patient_for_user
 
 from . import charts, services
-from .forms import CorrectionForm, PairForm, SessionForm, UploadForm
+from .forms import CorrectionForm, OrientationForm, PairForm, SessionForm, UploadForm
 from .models import (
     CARD_REMINDER,
     DIAGRAM_HEAD,
@@ -321,8 +321,32 @@ def photo_detail(request, pk):
         and measurement.is_counted
         and measurement.overlay_state == "ready",  # the clicks are made on the overlay
         "can_identify": request.membership.can_identify,
+        "orientation": orientation_context(photo, measurement),
     }
     return render(request, "photos/detail.html", context)
+
+
+def orientation_context(photo, measurement) -> dict | None:
+    """What the page says about which way is up (global views only): how the measurement shown was turned,
+    who chose it, whether the core was unsure, and the four quarter turns to choose from."""
+    if not photo.is_global:
+        return None
+    problems = measurement.problems if measurement is not None else []
+    used = chosen = None
+    if measurement is not None and measurement.kind == MeasurementKind.SCALP:
+        used = (measurement.report or {}).get("quarter_turns")
+        # The measurement's own record of how it was turned: an int when a person chose it, "auto" otherwise.
+        chosen = (measurement.params or {}).get("orientation")
+    return {
+        "uncertain": any(str(p).startswith("orientation uncertain") for p in problems),
+        "measured_as_set": isinstance(chosen, int) and not isinstance(chosen, bool),
+        "turns": photo.orientation_turns,
+        "set_by": photo.orientation_set_by,
+        "set_at": photo.orientation_set_at,
+        "used_turns": used,
+        "used_degrees": None if used is None else 90 * used,
+        "choices": [(n, 90 * n) for n in range(4)],
+    }
 
 
 @clinic_view()
@@ -365,6 +389,29 @@ def photo_measure(request, pk):
     services.request_measurement(photo)
     audit.record(request.user, "photo.measure_requested", photo)
     messages.success(request, "Measurement requested.")
+    return redirect(photo)
+
+
+@staff_view
+@require_POST
+def photo_orientation(request, pk):
+    """Set which way is up for a global photo (a person's answer where the scalp core's is uncertain or
+    wrong), and measure it again that way."""
+    photo = _photo_for_user(request, pk)
+    form = OrientationForm(request.POST)
+    if not form.is_valid():
+        messages.error(
+            request, "Choose one of the four pictures (or “found from the photo”); nothing was changed."
+        )
+        return redirect(photo)
+    turns = form.cleaned_data["turns"]
+    try:
+        services.set_orientation(photo, turns=turns, user=request.user)
+    except services.PhotoRefused as error:
+        messages.error(request, str(error))
+        return redirect(photo)
+    shown = "found from the photo" if turns is None else f"turned {90 * turns}° counter-clockwise"
+    messages.success(request, f"Orientation set ({shown}); the photo is being measured again.")
     return redirect(photo)
 
 

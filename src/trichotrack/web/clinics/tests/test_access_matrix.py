@@ -144,6 +144,7 @@ class AccessMatrixTest(BaseTestCase):
             ("post", reverse("photos:measure", args=[photo])),
             ("post", reverse("photos:pair_create", args=[p])),
             ("clinician_post", reverse("photos:correct", args=[photo])),
+            ("post", reverse("photos:orientation", args=[self.pair.baseline_id])),  # a vertex photo
             ("post", reverse("portal:invite", args=[p])),
             ("post", reverse("portal:revoke", args=[p, self.invitation.pk])),
         ]

@@ -142,3 +142,35 @@ def test_a_clinician_marks_the_trichoscopy_site_on_the_diagram(page, patient, me
     page.shot("timeline")
     site = TargetSite.objects.get()
     assert site.x == pytest.approx(100, abs=1) and 60 < site.y < 80 and site.label == "Frontal mid-line"
+
+
+def test_a_clinician_says_which_way_is_up(page, patient, media, settings):  # noqa: F811
+    from trichotrack.web.photos import services
+    from trichotrack.web.photos.models import View
+
+    from .test_orientation import round_head
+
+    settings.REQUIRE_MFA = False
+    alice = patient.clinic.memberships.get(user__username="alice").user
+    session = services.new_session(patient, user=alice)
+    checked = services.check_files([files.upload("l.jpg", files.jpeg(round_head()))])
+    (photo,) = services.store_photos(session, checked, user=alice, view=View.TEMPORAL_LEFT)
+    run_queued_measurements()
+    sign_in(page)
+    page.goto(f"/photos/{photo.pk}/")
+    page.get_by_role("heading", name="Which way is up?").wait_for()
+    # The four choices are one picture turned by CSS: a quarter turn counter-clockwise is rotate(-90deg).
+    turned = page.locator(".turn-1 img").evaluate("img => getComputedStyle(img).transform")
+    assert turned.replace(" ", "") in ("matrix(0,-1,1,0,0,0)", "matrix(6.12323e-17,-1,1,6.12323e-17,0,0)")
+    page.shot("orientation-uncertain")
+    page.get_by_role("button", name="Photo as taken").click()
+    page.get_by_text("Orientation set (turned 0° counter-clockwise)").wait_for()
+    assert run_queued_measurements() == ["measured"]
+    page.reload()
+    page.get_by_text("set by alice").wait_for()
+    # The overlay of the new measurement, not the browser's cached copy of the old one.
+    page.locator(f'img[src$="/image/overlay/?m={photo.measure_request + 1}"]').wait_for()
+    assert page.get_by_role("heading", name="Which way is up?").count() == 0
+    page.shot("orientation-set")
+    photo.refresh_from_db()
+    assert photo.orientation_turns == 0 and photo.current_measurement().usable
