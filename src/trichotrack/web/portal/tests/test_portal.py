@@ -141,7 +141,7 @@ class PortalUploadTest(PhotoTestCase):
         page = self.client.get(response["Location"]).content.decode()
         count = photo.current_measurement().hair_count
         assert f'<span class="stat">{count}</span> hairs' in page
-        # The overlay's address names the measurement, so a re-measured photo never shows a cached old overlay.
+        # The overlay's address names the measurement: a re-measured photo never shows a cached overlay.
         request_no = photo.current_measurement().request_no
         assert f'{reverse("portal:image", args=[photo.pk, "overlay"])}?m={request_no}"' in page
         assert self.client.get(reverse("portal:status", args=[photo.pk])).json()["hair_count"] == count
