@@ -364,6 +364,47 @@ def test_it_reports_a_photo_without_a_card():
     assert detection.problems[0].startswith("No calibration card found in the photo.")
 
 
+def _record_marker_searches(monkeypatch):
+    """The resolutions (longer side, px) at which `detect_card` looks for markers."""
+    from trichotrack.measure import card
+
+    searches = []
+    find = card._find_markers
+
+    def recorded(gray, max_side_px):
+        searches.append(max_side_px)
+        return find(gray, max_side_px)
+
+    monkeypatch.setattr(card, "_find_markers", recorded)
+    return searches
+
+
+def test_it_looks_again_at_twice_the_resolution_for_a_card_far_away(monkeypatch):
+    # Markers of about 10 px a side: unreadable at 1600 px, readable at 3200 px.
+    layout, h, photo = _photo_of("a4", shape=(2400, 3200), card_fraction=0.12, blur_sigma=0.8)
+    searches = _record_marker_searches(monkeypatch)
+    detection = detect_card(photo)
+    assert searches == [1600, 3200]
+    assert detection.found, detection.problems
+    assert detection.n_markers == 20
+    assert detection.mm_per_px == pytest.approx(_true_mm_per_px(h, layout), rel=0.01)
+
+
+def test_it_does_not_look_again_where_nothing_looks_like_a_marker(monkeypatch):
+    # Long hairs crossing on white paper, no card: they enclose dozens of squares, all as light as the paper.
+    rng = np.random.default_rng(1)
+    paper = np.full((2400, 3200), 225, np.uint8)
+    for _ in range(40):
+        cols, rows = rng.integers(0, 3200, 2), rng.integers(0, 2400, 2)
+        cv2.line(paper, (int(cols[0]), int(rows[0])), (int(cols[1]), int(rows[1])), 60, 3)
+    photo = np.clip(paper[..., None] + rng.normal(0, 4, (2400, 3200, 3)), 0, 255).astype(np.uint8)
+    searches = _record_marker_searches(monkeypatch)
+    detection = detect_card(photo)
+    assert searches == [1600]  # (the second look costs more than the first)
+    assert not detection.found
+    assert detection.problems[0].startswith("No calibration card found in the photo.")
+
+
 def test_it_reports_a_partly_covered_card():
     layout = card_layout("a4")
     centres = layout.marker_corners_mm.mean(axis=1)

@@ -552,3 +552,22 @@ def test_pale_grey_hairs_on_white_paper_are_not_countable():
     result = analyze_shedding(darkened, mm_per_px=0.08)
     assert result.countable, result.problems
     assert result.hair_count == 6
+
+
+def test_medians_and_edge_shares_of_many_pieces_are_those_of_each():
+    from trichotrack.measure import shedding
+
+    rng = np.random.default_rng(0)
+    counts = rng.integers(1, 40, 300)
+    values = rng.normal(size=counts.sum()).astype(np.float32)
+    values[::5] = np.round(values[::5])  # ties
+    pieces = np.split(values, np.cumsum(counts)[:-1])
+    np.testing.assert_array_equal(shedding._group_medians(values, counts), [np.median(p) for p in pieces])
+
+    zone = np.zeros((50, 50), bool)
+    zone[:, :10] = True
+    paths = [
+        np.stack([np.linspace(5, 45, 20), np.linspace(c0, c1, 20)], axis=1)
+        for c0, c1 in [(2, 8), (2, 30), (20, 40), (9, 9.6), (-3, 4)]
+    ]
+    assert shedding._along_edge(paths, zone) == [True, False, False, True, True]

@@ -106,3 +106,74 @@ def test_ends_side_by_side_are_not_joined():
     sk = _skeleton((100, 300), [((50, 10), (50, 150)), ((56, 150), (56, 290))])
     traced = trace.trace_skeleton(sk, width_px=1.0)
     assert len(traced.paths) == 2
+
+
+def test_pixel_graph_lists_valid_neighbours_first_in_offset_order():
+    sk = np.zeros((5, 5), bool)
+    sk[2, 1:4] = True  # a horizontal line ...
+    sk[1, 2] = True  # ... with a pixel above its middle
+    coords, neighbours, degree = trace.pixel_graph(sk)
+    middle = int(np.flatnonzero((coords == (2, 2)).all(axis=1))[0])
+    found = [tuple(coords[i]) for i in neighbours[middle, : degree[middle]]]
+    assert found == [(1, 2), (2, 3), (2, 1)]  # up, right, left: the order of trace._OFFSETS
+    assert (neighbours[middle, degree[middle] :] == -1).all()
+
+
+def test_branches_run_from_node_to_node_and_loops_close():
+    sk = _skeleton((60, 60), [((10, 10), (10, 40)), ((10, 25), (40, 25))])  # a T
+    sk[50:53, 50:53] = True
+    sk[51, 51] = False  # a ring of 8 pixels, no node
+    _coords, nb, degree = trace.pixel_graph(sk)
+    node_of, n_clusters, _n_nodes, u, v, px, offset, size, loops = trace._branches(nb, degree)
+    assert n_clusters == 1 and len(u) == 3
+    for b in range(len(u)):
+        pixels = px[offset[b] : offset[b] + size[b]]
+        assert node_of[pixels[0]] == u[b] and node_of[pixels[-1]] == v[b]
+        assert (node_of[pixels[1:-1]] == -1).all()
+    assert sorted(size.tolist()) == [16, 16, 31]
+    assert len(loops) == 1 and len(loops[0]) == 8
+
+
+def test_an_empty_or_dotted_skeleton_has_no_hairs():
+    assert trace.trace_skeleton(np.zeros((30, 30), bool)).paths == ()
+    dots = np.zeros((30, 30), bool)
+    dots[5, 5] = dots[20, 20] = True
+    assert trace.trace_skeleton(dots).paths == ()
+
+
+def test_smooth_paths_gives_what_smooth_path_gives_one_by_one():
+    rng = np.random.default_rng(0)
+    paths = [np.cumsum(rng.normal(0, 1, (int(n), 2)), axis=0) for n in rng.integers(1, 60, 200)]
+    closed = [bool(k % 5 == 0 and len(p) > 3) for k, p in enumerate(paths)]
+    paths = [np.concatenate([p, p[:1]]) if c else p for p, c in zip(paths, closed, strict=True)]
+    for sigma in (1.5, 2.0):
+        together = trace.smooth_paths(paths, closed, sigma_px=sigma)
+        for path, is_closed, smooth in zip(paths, closed, together, strict=True):
+            np.testing.assert_array_equal(smooth, trace.smooth_path(path, closed=is_closed, sigma_px=sigma))
+
+
+def test_tips_are_followed_while_the_line_evidence_holds():
+    support = np.zeros((40, 80), np.float32)
+    support[20, 10:50] = 5.0  # the line goes on faintly to column 49
+    support[20, 52] = 5.0  # (a lone bright pixel after a two-pixel miss is not reached)
+    path = np.stack([np.full(11, 20.0), np.arange(30.0, 19.0, -1)], axis=1)  # from column 30 back to 20
+    reverse = path[::-1]  # from column 20 on to 30: its tip at 20 looks back over columns 19, 18, ...
+    ahead, behind = trace._extend_tips([reverse, path], support, 30.0, 2.0)
+    np.testing.assert_array_equal(ahead[:, 1], np.arange(19.0, 9.0, -1))  # to column 10, where it ends
+    np.testing.assert_array_equal(behind[:, 1], np.arange(31.0, 50.0))  # to column 49
+    assert trace._extend_tips([], support, 30.0, 2.0) == []
+
+
+def test_edge_widths_of_many_profiles_are_those_of_each():
+    rng = np.random.default_rng(0)
+    x = np.arange(33) - 16.0
+    profiles = [
+        np.exp(-((x - rng.normal(0, 3)) ** 2) / (2 * rng.uniform(0.5, 6) ** 2)) * rng.uniform(-1, 2)
+        + rng.normal(0, rng.uniform(0, 0.3), 33)
+        for _ in range(300)
+    ]
+    profiles += [np.zeros(33), np.r_[1.0, np.zeros(32)], np.round(profiles[0], 1)]
+    profiles = np.array(profiles, np.float32)
+    one_by_one = np.array([quality.edge_width_px(p, step_px=0.5) for p in profiles])
+    np.testing.assert_array_equal(quality.edge_widths_px(profiles, step_px=0.5), one_by_one)
+    assert np.isfinite(one_by_one).all(axis=1).sum() > 100  # (most have a peak and two edges)

@@ -541,19 +541,21 @@ def _gray(image: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2GRAY)
 
 
-def _find_markers(gray: np.ndarray, max_side_px: int) -> tuple[np.ndarray, np.ndarray]:
-    """Markers with known ids: ids (K,), corners (K, 4, 2) in full-resolution pixels, sub-pixel refined."""
+def _find_markers(gray: np.ndarray, max_side_px: int) -> tuple[np.ndarray, np.ndarray, int]:
+    """Markers with known ids: ids (K,), corners (K, 4, 2) in full-resolution pixels, sub-pixel refined;
+    and the number of squares the detector saw that could be markers, read or not (see `_dark_squares`)."""
     scale = min(1.0, max_side_px / max(gray.shape))
     small = gray
     if scale < 1.0:
         small = cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
-    corners, ids, _ = _detector().detectMarkers(small)
+    corners, ids, rejected = _detector().detectMarkers(small)
+    n_candidates = _dark_squares(small, rejected) + (0 if ids is None else len(ids))
     if ids is None or len(ids) == 0:
-        return np.zeros(0, int), np.zeros((0, 4, 2))
+        return np.zeros(0, int), np.zeros((0, 4, 2)), n_candidates
     ids = ids.ravel().astype(int)
     keep = np.array([i in _id_table() for i in ids])
     if not keep.any():
-        return np.zeros(0, int), np.zeros((0, 4, 2))
+        return np.zeros(0, int), np.zeros((0, 4, 2)), n_candidates
     ids = ids[keep]
     corners = np.stack([c.reshape(4, 2) for c, k in zip(corners, keep, strict=True) if k]).astype(np.float64)
     if scale < 1.0:
@@ -576,7 +578,29 @@ def _find_markers(gray: np.ndarray, max_side_px: int) -> tuple[np.ndarray, np.nd
     refined[bad] = initial.reshape(-1, 2)[bad]
     # Twice: the second pass samples the edges where the first found them (a hair touching a marker can
     # drag the detector's corner along it by several pixels).
-    return ids, _fit_marker_edges(gray, _fit_marker_edges(gray, refined.reshape(-1, 4, 2)))
+    return ids, _fit_marker_edges(gray, _fit_marker_edges(gray, refined.reshape(-1, 4, 2))), n_candidates
+
+
+def _dark_squares(gray: np.ndarray, quads, *, max_ratio: float = 0.75) -> int:
+    """How many of the detector's unread square candidates are dark inside against a light surround, as a
+    marker too small to read is (a black border round a half-black pattern, on white card). Crossing hairs
+    also enclose squares, but of the surface's own shade."""
+    n = 0
+    for quad in quads:
+        pts = quad.reshape(4, 2)
+        left, top = np.floor(pts.min(axis=0)).astype(int) - 3
+        right, bottom = np.ceil(pts.max(axis=0)).astype(int) + 4
+        left, top = max(left, 0), max(top, 0)
+        window = gray[top:bottom, left:right]
+        if window.size == 0:
+            continue
+        inside = np.zeros(window.shape, np.uint8)
+        cv2.fillConvexPoly(inside, np.round(pts - (left, top)).astype(np.int32), 1)
+        ring = cv2.dilate(inside, np.ones((5, 5), np.uint8)) > inside
+        inside = inside > 0
+        if inside.any() and ring.any() and window[inside].mean() <= max_ratio * window[ring].mean():
+            n += 1
+    return n
 
 
 def _fit_marker_edges(gray: np.ndarray, corners: np.ndarray) -> np.ndarray:
@@ -790,7 +814,8 @@ def _not_found(problems, *, paper=None, n_markers=0, **values) -> CardDetection:
 def detect_card(image: np.ndarray) -> CardDetection:
     """Find the calibration card in a photo and map the photo onto the card.
 
-    Markers are found on a gray copy reduced to at most 1600 px a side (twice that if too few are found).
+    Markers are found on a gray copy reduced to at most 1600 px a side (twice that if too few are found
+    but at least as many dark square candidates as the card needs markers are seen).
     Their corners are refined on the full-resolution gray image, first with `cv2.cornerSubPix`, then as
     the intersections of straight lines fitted to each marker's outer edges (unbiased by blur, unlike
     corner detectors). A homography is fitted with MAGSAC, which rejects false and duplicated markers,
@@ -811,10 +836,12 @@ def detect_card(image: np.ndarray) -> CardDetection:
         to within 1 mm.
     """
     gray = _gray(image)
-    ids, corners = _find_markers(gray, _DETECT_MAX_SIDE_PX)
-    if len(ids) < _MIN_MARKERS and max(gray.shape) > _DETECT_MAX_SIDE_PX:
-        # A card far from the camera has small markers: look again at twice the resolution.
-        ids2, corners2 = _find_markers(gray, 2 * _DETECT_MAX_SIDE_PX)
+    ids, corners, n_candidates = _find_markers(gray, _DETECT_MAX_SIDE_PX)
+    if len(ids) < _MIN_MARKERS <= n_candidates and max(gray.shape) > _DETECT_MAX_SIDE_PX:
+        # A card far from the camera has small markers: look again at twice the resolution. (Only where
+        # enough dark squares were seen to be its markers: a marker too small to read is still one, and a
+        # photo without a card, even of crossing hairs, has hardly any.)
+        ids2, corners2, _ = _find_markers(gray, 2 * _DETECT_MAX_SIDE_PX)
         if len(ids2) > len(ids):
             ids, corners = ids2, corners2
     if len(ids) == 0:

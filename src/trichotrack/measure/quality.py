@@ -70,6 +70,59 @@ def edge_width_px(mean_profile, *, step_px: float) -> tuple[float, float]:
     return (float(np.min(rises)) if rises else float("nan")), width
 
 
+def edge_widths_px(mean_profiles, *, step_px: float) -> np.ndarray:
+    """`edge_width_px` of many profiles at once.
+
+    Parameters
+    ----------
+    mean_profiles : (K, T) ndarray of float
+        One profile per row, as for `edge_width_px`.
+
+    Returns
+    -------
+    stats : (K, 2) ndarray of float
+        ``rise_px, width_px`` per profile (NaN where it has no peak).
+    """
+    prof = np.asarray(mean_profiles, float)
+    n, t = prof.shape
+    out = np.full((n, 2), np.nan)
+    if n == 0 or t == 0:
+        return out
+    row = np.arange(n)
+    k = np.argmax(prof, axis=1)
+    peak = prof[row, k]
+    ok = (peak > 0) & (k > 0) & (k < t - 1)
+    prof, k, peak, row = prof[ok], k[ok], peak[ok], row[: ok.sum()]
+    out[ok, 1] = np.clip(prof, 0, None).sum(axis=1) * step_px / peak
+    col = np.arange(t)[None, :]
+    rises = []
+    for right in (False, True):
+        side_cols = col >= k[:, None] if right else col <= k[:, None]
+        crossings = []
+        for level in (0.1 * peak, 0.9 * peak):
+            below = (prof < level[:, None]) & side_cols
+            found = below.any(axis=1)
+            # The first column below the level going out from the peak, and the one before it.
+            at = np.argmax(below, axis=1) if right else t - 1 - np.argmax(below[:, ::-1], axis=1)
+            first_below = np.where(right, at - k, k - at)
+            prev = np.clip(at - 1 if right else at + 1, 0, t - 1)
+            hi, lo = prof[row, prev], prof[row, at]
+            same = hi == lo
+            pos = np.where(
+                same, first_below, first_below - 1 + (hi - level) / np.where(same, 1.0, hi - lo)
+            ).astype(float)
+            pos[first_below == 0] = 0.0
+            crossings.append((found, pos))
+        (found1, at1), (found9, at9) = crossings
+        rises.append(np.where(found1 & found9, (at1 - at9) * step_px, np.nan))
+    both = np.stack(rises, axis=1)
+    has = np.isfinite(both).any(axis=1)
+    rise = np.full(len(both), np.nan)
+    rise[has] = np.nanmin(both[has], axis=1)
+    out[ok, 0] = rise
+    return out
+
+
 def _crossing(side, level, first_below):
     """Sub-sample position where the falling `side` crosses `level` just before index `first_below`."""
     if first_below == 0:

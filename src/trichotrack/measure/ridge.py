@@ -161,22 +161,27 @@ def line_strength(
         np.maximum(strength, 0, out=strength)
         scale = np.float32(sigma_px**2)
         return strength * scale, raw * scale, 0
+    responses = {}
     if polarity is None:
         scores = []
         sub_slope = slope[::2, ::2]
         keep = None if ignore is None else ~np.asarray(ignore, bool)[::2, ::2]
         for sign in (1, -1):
-            raw = strength_of(sign)[::2, ::2]
+            responses[sign] = strength_of(sign)  # (kept for the sign chosen)
+            raw = responses[sign][::2, ::2]
             s = raw - sub_slope  # edges (a sheet's border) must not decide the polarity
             if keep is not None and keep.any():
                 raw, s = raw[keep], s[keep]
             med = np.median(raw)
             scores.append(float(np.maximum(s - 6 * med, 0).sum()))
         polarity = 1 if scores[0] >= scores[1] else -1
-    raw = strength_of(polarity)
+    raw = responses[polarity] if polarity in responses else strength_of(polarity)
+    del responses
     strength = cv2.subtract(raw, slope)
     np.maximum(strength, 0, out=strength)
     scale = np.float32(sigma_px**2)
+    if scale == 1:  # (the fine scale: nothing to rescale)
+        return strength, raw, int(polarity)
     return strength * scale, raw * scale, int(polarity)
 
 

@@ -361,17 +361,13 @@ def analyze_shedding(image, *, mm_per_px: float | None = None, ignore_mask=None,
 
     skeleton = skeletonize(fg)
     traced = trace.trace_skeleton(skeleton, width_px=hair_w, support=support, long_gap_px=p["long_gap_px"])
-    path_snr = [
-        float(
-            np.median(
-                support[
-                    np.clip(np.round(pth[:, 0]).astype(int), 0, wrows - 1),
-                    np.clip(np.round(pth[:, 1]).astype(int), 0, wcols - 1),
-                ]
-            )
-        )
-        for pth in traced.paths
-    ]
+    # Median line evidence along each path (all paths at once).
+    if traced.paths:
+        along = np.round(np.concatenate(traced.paths)).astype(int)
+        along_values = support[np.clip(along[:, 0], 0, wrows - 1), np.clip(along[:, 1], 0, wcols - 1)]
+        path_snr = _group_medians(along_values, [len(pth) for pth in traced.paths]).tolist()
+    else:
+        path_snr = []
     del support
 
     # --- hairs in full-size pixels.
@@ -393,18 +389,26 @@ def analyze_shedding(image, *, mm_per_px: float | None = None, ignore_mask=None,
     stark = excluded_work & (np.abs(lum_work - np.float32(surface_lum_work)) > p["stark_exclusion_lum"])
     outline_zone = _edge_zone(stark, margin_px=2 * margin)
     del lum_work, stark
+    along_outline = _along_edge(traced.paths, outline_zone)
     candidates = []
-    for path, closed, at_junction, n_cross, snr in zip(
-        traced.paths, traced.closed, traced.ends_at_junction, traced.crossings, path_snr, strict=True
+    smoothed = trace.smooth_paths(traced.paths, traced.closed, sigma_px=1.5)
+    for path, closed, at_junction, n_cross, snr, on_outline, smooth in zip(
+        traced.paths,
+        traced.closed,
+        traced.ends_at_junction,
+        traced.crossings,
+        path_snr,
+        along_outline,
+        smoothed,
+        strict=True,
     ):
-        smooth = trace.smooth_path(path, closed=closed, sigma_px=1.5)
         full = (smooth + 0.5) * factor - 0.5
         length = trace.path_length(full)
         if not closed and p["end_extension_px"]:
             # Where the skeleton stops short of a free end (working pixels).
             length += factor * p["end_extension_px"] * (int(not at_junction[0]) + int(not at_junction[1]))
         touches = at_frame = False
-        if not closed and _along_edge(path, outline_zone):
+        if not closed and on_outline:
             continue  # the outline of an excluded region (a warped photo's border, a sheet's), not a hair
         if not closed:
             for end in (path[0], path[-1]):
@@ -949,12 +953,18 @@ def _clump_mask(
     return clumps
 
 
-def _along_edge(path, zone, *, share=0.8):
-    """Whether most of a piece lies in `zone`, the margin of an excluded region or of the frame."""
+def _along_edge(paths, zone, *, share=0.8):
+    """Whether most of each piece lies in `zone`, the margin of an excluded region or of the frame (a list
+    of bool, one per path; all paths at once)."""
+    if not paths:
+        return []
     rows, cols = zone.shape
-    r = np.clip(np.round(path[:, 0]).astype(int), 0, rows - 1)
-    c = np.clip(np.round(path[:, 1]).astype(int), 0, cols - 1)
-    return bool(np.mean(zone[r, c]) >= share)
+    points = np.concatenate(paths)
+    r = np.clip(np.round(points[:, 0]).astype(int), 0, rows - 1)
+    c = np.clip(np.round(points[:, 1]).astype(int), 0, cols - 1)
+    counts = np.array([len(p) for p in paths])
+    inside = np.add.reduceat(zone[r, c].astype(np.int64), np.cumsum(counts) - counts)
+    return (inside / counts >= share).tolist()
 
 
 def _edge_zone(excluded_work, *, margin_px):
@@ -972,80 +982,119 @@ def _cross_profiles(rgb, paths, info, *, factor, width_est, step_px=2.0, max_poi
     """Mean width (px) of each hair from its mean cross-profile; the photo's edge rise and hair width (px);
     and each hair's shade: the integral across it of its darkening relative to the surface beside it
     (``(surface - hair) / surface`` luminance, in px; negative for a hair lighter than the surface). Blur
-    spreads a hair's shade but keeps its integral: it is its opacity times its width, whatever the focus."""
+    spreads a hair's shade but keeps its integral: it is its opacity times its width, whatever the focus.
+
+    All hairs are sampled at once (a textured surface leaves thousands of pieces): one remap for all the
+    cross-sections, statistics per cross-section, then means over each hair's cross-sections."""
     if not paths:
         return [], (float("nan"), float("nan")), [], []
     half = max(4.0, 1.5 * width_est * factor)
     dt = 0.5
     offsets = np.arange(-half, half + dt / 2, dt)
+    far = np.array([-3.0 * half, -2.5 * half, 2.5 * half, 3.0 * half], np.float32)
     noise = np.asarray(info["noise_rgb"], np.float32)
     weights = np.asarray(info["direction"], np.float32) / noise
-    widths, profiles, lengths, shades, steps = [], [], [], [], []
-    for path in paths:
+    n = len(paths)
+    # Points every `step` along each hair, and the unit normal there.
+    sampled = []  # (index of the hair, rows, columns, length)
+    for k, path in enumerate(paths):
         seg = np.hypot(*np.diff(path, axis=0).T)
-        arc = np.r_[0, np.cumsum(seg)]
+        arc = np.concatenate(([0.0], np.cumsum(seg)))
         if arc[-1] < 4 * step_px:
-            widths.append(float("nan"))
-            shades.append(float("nan"))
-            steps.append(float("nan"))
             continue
         step = max(step_px, arc[-1] / max_points)  # a long hair's width is well known from fewer samples
         s = np.arange(step, arc[-1] - step / 2, step)
-        pr = np.interp(s, arc, path[:, 0])
-        pc = np.interp(s, arc, path[:, 1])
-        tr = np.gradient(pr)
-        tc = np.gradient(pc)
-        norm = np.hypot(tr, tc)
-        norm[norm == 0] = 1
-        nr, nc = tc / norm, -tr / norm  # unit normal
-        map_r = (pr[:, None] + offsets[None, :] * nr[:, None]).astype(np.float32)
-        map_c = (pc[:, None] + offsets[None, :] * nc[:, None]).astype(np.float32)
-        samples = cv2.remap(rgb, map_c, map_r, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT).astype(
-            np.float32
-        )
-        proj = samples @ weights
-        edge = max(2, len(offsets) // 8)
-        lum = samples.mean(axis=2)
-        lum_base = np.median(np.concatenate([lum[:, :edge], lum[:, -edge:]], axis=1), axis=1)
-        shade = ((lum_base[:, None] - lum) / np.maximum(lum_base[:, None], 1.0)).mean(axis=0)
-        shades.append(float(shade.sum() * dt))
-        base = np.median(np.concatenate([proj[:, :edge], proj[:, -edge:]], axis=1), axis=1)
-        prof = (proj - base[:, None]).mean(axis=0)
-        centre = prof[len(prof) // 2 - 2 : len(prof) // 2 + 3]
-        if centre.mean() < 0:
-            prof = -prof
-        peak = prof.max()
-        # The surface on one side against the other, along the whole piece: a hair lies on one surface, the
-        # edge of an object (a drain's rim, a sheet's edge, a stripe) has a different one either side, near
-        # and a little farther out. (A line beside a hair of the other shade, a dark hair among light ones,
-        # differs on one side only near it: farther out the surface is the same again.)
-        step = float(np.mean(np.median(proj[:, :edge], axis=1) - np.median(proj[:, -edge:], axis=1)))
-        far = np.array([-3.0 * half, -2.5 * half, 2.5 * half, 3.0 * half], np.float32)
-        far_r = (pr[:, None] + far[None, :] * nr[:, None]).astype(np.float32)
-        far_c = (pc[:, None] + far[None, :] * nc[:, None]).astype(np.float32)
-        far_proj = (
-            cv2.remap(rgb, far_c, far_r, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT).astype(np.float32)
-            @ weights
-        )
-        far_step = float(np.mean(far_proj[:, :2].mean(axis=1) - far_proj[:, 2:].mean(axis=1)))
-        if peak > 0 and step * far_step > 0:
-            steps.append(min(abs(step), abs(far_step)) / peak)
-        else:
-            steps.append(0.0 if peak > 0 else float("nan"))  # (no profile: not judged)
-        width = float(np.clip(prof, 0, None).sum() * dt / peak) if peak > 0 else float("nan")
-        widths.append(width)
-        profiles.append(prof / peak if peak > 0 else prof)
-        lengths.append(arc[-1])
-    if not profiles:
+        sampled.append((k, np.interp(s, arc, path[:, 0]), np.interp(s, arc, path[:, 1]), arc[-1]))
+    widths = [float("nan")] * n
+    shades = [float("nan")] * n
+    steps = [float("nan")] * n
+    if not sampled:
         return widths, (float("nan"), float("nan")), shades, steps
+    which = np.array([t[0] for t in sampled])
+    counts = np.array([len(t[1]) for t in sampled])
+    starts = np.cumsum(counts) - counts
+    ends = starts + counts - 1
+    pr, pc = np.concatenate([t[1] for t in sampled]), np.concatenate([t[2] for t in sampled])
+    # np.gradient of each hair's points (central differences, one-sided at its ends).
+    tr, tc = np.empty_like(pr), np.empty_like(pc)
+    for grad, values in ((tr, pr), (tc, pc)):
+        grad[1:-1] = (values[2:] - values[:-2]) / 2.0
+        grad[starts] = values[starts + 1] - values[starts]
+        grad[ends] = values[ends] - values[ends - 1]
+    norm = np.hypot(tr, tc)
+    norm[norm == 0] = 1
+    nr, nc = tc / norm, -tr / norm  # unit normal
+
+    def remap_across(at):
+        map_r = (pr[:, None] + at[None, :] * nr[:, None]).astype(np.float32)
+        map_c = (pc[:, None] + at[None, :] * nc[:, None]).astype(np.float32)
+        out = np.empty((len(pr), len(at), 3), np.float32)
+        chunk = 30_000  # (OpenCV's remap takes maps of fewer than 32767 rows)
+        for i in range(0, len(pr), chunk):
+            out[i : i + chunk] = cv2.remap(
+                rgb,
+                map_c[i : i + chunk],
+                map_r[i : i + chunk],
+                cv2.INTER_LINEAR,
+                borderMode=cv2.BORDER_REFLECT,
+            )
+        return out
+
+    def hair_means(values):  # (float32, as ``values[start:end].mean(axis=0)`` of each hair gives)
+        sums = np.add.reduceat(values, starts, axis=0)
+        return (sums / counts.reshape((-1,) + (1,) * (values.ndim - 1))).astype(values.dtype)
+
+    samples = remap_across(offsets)
+    proj = samples @ weights
+    edge = max(2, len(offsets) // 8)
+    # (= samples.mean(axis=2), whose reduction over three channels is slow)
+    lum = ((samples[..., 0] + samples[..., 1] + samples[..., 2]) / np.float64(3)).astype(np.float32)
+    del samples
+    lum_base = np.median(np.concatenate([lum[:, :edge], lum[:, -edge:]], axis=1), axis=1)
+    shade = hair_means((lum_base[:, None] - lum) / np.maximum(lum_base[:, None], 1.0))
+    shade_px = shade.sum(axis=1) * dt
+    base = np.median(np.concatenate([proj[:, :edge], proj[:, -edge:]], axis=1), axis=1)
+    prof = hair_means(proj - base[:, None])
+    middle = len(offsets) // 2
+    flip = prof[:, middle - 2 : middle + 3].mean(axis=1) < 0
+    prof[flip] *= -1
+    peak = prof.max(axis=1)
+    # The surface on one side against the other, along the whole piece: a hair lies on one surface, the
+    # edge of an object (a drain's rim, a sheet's edge, a stripe) has a different one either side, near
+    # and a little farther out. (A line beside a hair of the other shade, a dark hair among light ones,
+    # differs on one side only near it: farther out the surface is the same again.)
+    side_step = hair_means(np.median(proj[:, :edge], axis=1) - np.median(proj[:, -edge:], axis=1))
+    far_proj = remap_across(far) @ weights
+    far_step = hair_means(far_proj[:, :2].mean(axis=1) - far_proj[:, 2:].mean(axis=1))
+    profiles, lengths = [], []
+    for i, k in enumerate(which.tolist()):
+        shades[k] = float(shade_px[i])
+        pk = float(peak[i])
+        if pk > 0 and side_step[i] * far_step[i] > 0:
+            steps[k] = float(min(abs(side_step[i]), abs(far_step[i])) / pk)
+        else:
+            steps[k] = 0.0 if pk > 0 else float("nan")  # (no profile: not judged)
+        widths[k] = float(np.clip(prof[i], 0, None).sum() * dt / pk) if pk > 0 else float("nan")
+        profiles.append(prof[i] / pk if pk > 0 else prof[i])
+        lengths.append(sampled[i][3])
     lengths = np.asarray(lengths)
-    stats = np.array([quality.edge_width_px(pf, step_px=dt) for pf in profiles]).reshape(-1, 2)
+    stats = quality.edge_widths_px(np.array(profiles), step_px=dt)
     ok = np.isfinite(stats).all(axis=1)
     if not ok.any():
         return widths, (float("nan"), float("nan")), shades, steps
     # Length-weighted medians: long hairs say most about the photo.
     edge_w = (_weighted_median(stats[ok, 0], lengths[ok]), _weighted_median(stats[ok, 1], lengths[ok]))
     return widths, edge_w, shades, steps
+
+
+def _group_medians(values, counts):
+    """``np.median`` of consecutive groups of `values` of the given sizes (all non-empty), all at once."""
+    counts = np.asarray(counts, np.int64)
+    group = np.repeat(np.arange(len(counts)), counts)
+    ordered = values[np.lexsort((values, group))]
+    start = np.r_[0, np.cumsum(counts)[:-1]]
+    low, high = ordered[start + (counts - 1) // 2], ordered[start + counts // 2]
+    return (low + high) / values.dtype.type(2)
 
 
 def _weighted_median(values, weights):

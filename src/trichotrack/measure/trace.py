@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage as ndi
 from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
+from scipy.sparse.csgraph import connected_components, depth_first_order
 from scipy.spatial import cKDTree
 
 # Four-neighbours first, then the diagonals.
@@ -75,7 +75,7 @@ def pixel_graph(skeleton):
     coords : (P, 2) ndarray of int
         Row and column of each skeleton pixel.
     neighbours : (P, 8) ndarray of int32
-        Indices of the neighbours of each pixel, valid ones first, -1 after.
+        Indices of the neighbours of each pixel, valid ones first (in the order of `_OFFSETS`), -1 after.
     degree : (P,) ndarray of int
     """
     sk = np.pad(np.asarray(skeleton, bool), 1)
@@ -86,18 +86,45 @@ def pixel_graph(skeleton):
     nb = np.empty((n_px, 8), np.int32)
     for k, (dr, dc) in enumerate(_OFFSETS):
         nb[:, k] = index[rr + dr, cc + dc]
-        if k >= 4:  # a diagonal step is redundant when a four-neighbour path of two steps exists
-            bridged = (index[rr + dr, cc] >= 0) | (index[rr, cc + dc] >= 0)
-            nb[bridged, k] = -1
-    order = np.argsort(nb < 0, axis=1, kind="stable")
-    nb = np.take_along_axis(nb, order, axis=1)
-    degree = (nb >= 0).sum(axis=1)
-    coords = np.stack([rr - 1, cc - 1], axis=1)
-    return coords, nb, degree
+    del index
+    four = nb[:, :4] >= 0
+    for k, (dr, dc) in enumerate(_OFFSETS[4:], start=4):
+        # A diagonal step is redundant when a four-neighbour path of two steps exists.
+        nb[four[:, 0 if dr < 0 else 2] | four[:, 1 if dc > 0 else 3], k] = -1
+    rr -= 1
+    cc -= 1
+    valid = nb >= 0
+    degree = valid.sum(axis=1)
+    # Valid neighbours first, keeping their order (a stable sort of the -1s to the back).
+    rank = np.cumsum(valid, axis=1) - 1
+    packed = np.full((n_px, 8), -1, np.int32)
+    rows = np.nonzero(valid)[0]
+    packed[rows, rank[valid]] = nb[valid]
+    coords = np.stack([rr, cc], axis=1)
+    return coords, packed, degree
 
 
 def _branches(nb, degree):
-    """Walk the skeleton from node pixels; returns node labels and branches as pixel-index lists."""
+    """Branches of the skeleton between node pixels (junction clusters and free ends), and closed loops.
+
+    A branch runs from a node pixel through pixels of degree two to the next node pixel; two node pixels of
+    different nodes side by side make a branch of two pixels. Branches come in the order in which a walk
+    from the node pixels (by index, then by neighbour) first meets them, and run from that node.
+
+    Returns
+    -------
+    node_of : (P,) ndarray of int
+        Node of each pixel, -1 for pixels on branches.
+    n_clusters, n_nodes : int
+        Junction clusters are nodes ``0 .. n_clusters - 1``, free ends the nodes after them.
+    branch_u, branch_v : (B,) ndarray of int
+        Node at the start and at the end of each branch.
+    branch_px, branch_offset, branch_size : ndarray of int
+        Pixel indices along all branches, one after the other, each with its two node pixels:
+        ``branch_px[branch_offset[b] : branch_offset[b] + branch_size[b]]`` is branch b.
+    loops : list of (K,) ndarray of int
+        Closed loops that meet no node, each pixel once.
+    """
     n_px = len(degree)
     junction = degree >= 3
     jidx = np.flatnonzero(junction)
@@ -119,49 +146,102 @@ def _branches(nb, degree):
     eidx = np.flatnonzero(degree == 1)
     node_of[eidx] = n_clusters + np.arange(len(eidx))
     n_nodes = n_clusters + len(eidx)
+    is_node = node_of >= 0
+    chain = ~is_node & (degree == 2)  # pixels inside a branch or a loop: exactly two neighbours
 
-    node_of_l = node_of.tolist()
-    n1 = nb[:, 0].tolist()
-    n2 = nb[:, 1].tolist()
-    visited = bytearray(n_px)
-    branches = []  # (u, v, [pixel indices])
-    for p in np.flatnonzero(node_of >= 0).tolist():
-        u = node_of_l[p]
-        for q in nb[p, : degree[p]].tolist():
-            vq = node_of_l[q]
-            if vq >= 0:
-                if vq != u and p < q:
-                    branches.append((u, vq, [p, q]))
-                continue
-            if visited[q]:
-                continue
-            path = [p]
-            prev, cur = p, q
-            while node_of_l[cur] < 0:
-                visited[cur] = 1
-                path.append(cur)
-                a = n1[cur]
-                nxt = a if a != prev else n2[cur]
-                prev, cur = cur, nxt
-            path.append(cur)
-            branches.append((u, node_of_l[cur], path))
-    # Closed loops with no node at all.
-    loops = []
-    rest = np.flatnonzero((degree == 2) & (node_of < 0))
-    for p in rest.tolist():
-        if visited[p]:
-            continue
-        path = [p]
-        visited[p] = 1
-        prev, cur = p, n1[p]
-        while not visited[cur]:
-            visited[cur] = 1
-            path.append(cur)
-            a = n1[cur]
-            nxt = a if a != prev else n2[cur]
-            prev, cur = cur, nxt
-        loops.append(path)
-    return node_of, n_clusters, n_nodes, branches, loops
+    # Every (node pixel, neighbour) in walking order: node pixels by index, neighbours in table order.
+    nidx = np.flatnonzero(is_node)
+    slots = nb[nidx]
+    rows, ks = np.nonzero(slots >= 0)
+    enc_p = nidx[rows]
+    enc_q = slots[rows, ks].astype(np.int64)
+    # Two node pixels of different nodes side by side: a branch of two pixels (once, from the lower index).
+    direct = is_node[enc_q] & (node_of[enc_q] != node_of[enc_p]) & (enc_p < enc_q)
+
+    # Runs of chain pixels: connected components over the edges between chain pixels.
+    cidx = np.flatnonzero(chain)
+    a, b = nb[cidx, 0].astype(np.int64), nb[cidx, 1].astype(np.int64)
+    src = np.r_[cidx[chain[a]], cidx[chain[b]]]
+    dst = np.r_[a[chain[a]], b[chain[b]]]
+    graph = coo_matrix((np.ones(len(src)), (src, dst)), shape=(n_px, n_px)).tocsr()
+    n_comp, comp = connected_components(graph, directed=False)
+    # A run is walked from the first (node pixel, neighbour) that reaches it.
+    to_chain = np.flatnonzero(chain[enc_q])
+    first_comp, first_at = np.unique(comp[enc_q[to_chain]], return_index=True)
+    first_at = to_chain[first_at]
+    reached = np.zeros(n_comp, bool)
+    reached[first_comp] = True
+    # Runs no node reaches are closed loops: walked from their lowest pixel towards its first neighbour.
+    loop_comp, loop_start = np.unique(comp[cidx], return_index=True)
+    keep = ~reached[loop_comp] & chain[cidx[loop_start]]
+    loop_comp, loop_start = loop_comp[keep], cidx[loop_start[keep]]
+    starts = np.r_[enc_q[first_at], loop_start]
+    n_runs = len(first_comp)
+    run_rank = np.full(n_comp, -1, np.int64)
+    run_rank[first_comp] = np.arange(n_runs)
+    run_rank[loop_comp] = n_runs + np.arange(len(loop_comp))
+    # A loop is cut between its first pixel and that pixel's second neighbour, where its walk ends.
+    loop_end = nb[loop_start, 1].astype(np.int64)
+    if len(loop_start):
+        cut = np.r_[loop_start * n_px + loop_end, loop_end * n_px + loop_start]
+        keep_edge = ~np.isin(src * n_px + dst, cut)
+        src, dst = src[keep_edge], dst[keep_edge]
+    # The other end of each run: its end pixels (fewer than two neighbours in the run) other than its start.
+    run_degree = np.bincount(src, minlength=n_px)
+    # (A run has two end pixels, or one: a run of one pixel.)
+    end_px = cidx[run_degree[cidx] < 2]
+    end_comp = comp[end_px]
+    _, at_first = np.unique(end_comp, return_index=True)
+    _, at_last = np.unique(end_comp[::-1], return_index=True)
+    one_end = np.full(n_comp, -1, np.int64)
+    other_end = np.full(n_comp, -1, np.int64)
+    one_end[end_comp[at_first]] = end_px[at_first]
+    other_end[end_comp[::-1][at_last]] = end_px[::-1][at_last]
+    run_comp = np.r_[first_comp, loop_comp]
+    a_end, b_end = one_end[run_comp], other_end[run_comp]
+    other = np.where(a_end != starts, a_end, b_end)
+    # Chained end to start, the runs make one path: its depth-first order walks them one after the other,
+    # each from its first pixel to its other end.
+    src = np.r_[src, other[:-1]]
+    dst = np.r_[dst, starts[1:]]
+    if len(starts):
+        graph = coo_matrix((np.ones(len(src)), (src, dst)), shape=(n_px, n_px)).tocsr()
+        walk = depth_first_order(graph, starts[0], directed=False, return_predecessors=False)
+    else:
+        walk = np.zeros(0, np.int64)
+    walk_rank = run_rank[comp[walk]]
+    run_size = np.bincount(walk_rank, minlength=len(starts))
+    run_start = np.cumsum(run_size) - run_size
+    loops = np.split(walk[run_start[n_runs] :], np.cumsum(run_size[n_runs:])[:-1]) if len(loop_comp) else []
+
+    # Branches through runs: the node pixel, the run, and the node pixel after its last pixel.
+    p0 = enc_p[first_at]
+    lasts = walk[run_start[:n_runs] + run_size[:n_runs] - 1]
+    before = np.where(
+        run_size[:n_runs] > 1, walk[np.maximum(run_start[:n_runs] + run_size[:n_runs] - 2, 0)], p0
+    )
+    n1, n2 = nb[lasts, 0].astype(np.int64), nb[lasts, 1].astype(np.int64)
+    p1 = np.where(n1 != before, n1, n2)
+    direct_at = np.flatnonzero(direct)
+    at = np.r_[first_at, direct_at]
+    order = np.argsort(at, kind="stable")
+    u = np.r_[node_of[p0], node_of[enc_p[direct_at]]][order]
+    v = np.r_[node_of[p1], node_of[enc_q[direct_at]]][order]
+    first_px = np.r_[p0, enc_p[direct_at]][order]
+    last_px = np.r_[p1, enc_q[direct_at]][order]
+    size = np.r_[run_size[:n_runs] + 2, np.full(len(direct_at), 2, np.int64)][order]
+    offset = np.cumsum(size) - size
+    flat = np.empty(int(size.sum()), np.int64)
+    flat[offset] = first_px
+    flat[offset + size - 1] = last_px
+    # Run pixels after their branch's first pixel.
+    slot = np.empty(len(order), np.int64)
+    slot[order] = np.arange(len(order))  # final position of each (runs first, then direct branches)
+    in_runs = walk_rank < n_runs
+    ranks = walk_rank[in_runs]
+    within = np.arange(len(ranks)) - run_start[ranks]
+    flat[offset[slot[ranks]] + 1 + within] = walk[in_runs]
+    return node_of, n_clusters, n_nodes, u, v, flat, offset, size, loops
 
 
 def _path_length(pts):
@@ -347,34 +427,36 @@ def trace_skeleton(
 
     skeleton = np.asarray(skeleton, bool)
     coords, nb, degree = pixel_graph(skeleton)
-    node_of, n_clusters, n_nodes, raw, loops = _branches(nb, degree)
+    node_of, n_clusters, n_nodes, raw_u, raw_v, raw_px, offset, sizes, loops = _branches(nb, degree)
     for _ in range(1):  # prune thinning spurs at the pixel level, then rebuild the graph
-        spur_px_idx = [
-            path[1:] if u < n_clusters else path[:-1]
-            for u, v, path in raw
-            if (u < n_clusters) != (v < n_clusters) and len(path) - 1 < spur_px
-        ]
-        if not spur_px_idx:
+        spur = ((raw_u < n_clusters) != (raw_v < n_clusters)) & (sizes - 1 < spur_px)
+        if not spur.any():
             break
+        # All of a spur's pixels but the one in its junction.
+        owner = np.repeat(np.arange(len(sizes)), sizes)
+        pos = np.arange(len(raw_px)) - offset[owner]
+        junction_end = np.where(raw_u < n_clusters, 0, sizes - 1)
+        gone_px = raw_px[spur[owner] & (pos != junction_end[owner])]
         skeleton = skeleton.copy()
-        gone = coords[np.concatenate(spur_px_idx)]
+        gone = coords[gone_px]
         skeleton[gone[:, 0], gone[:, 1]] = False
         coords, nb, degree = pixel_graph(skeleton)
-        node_of, n_clusters, n_nodes, raw, loops = _branches(nb, degree)
+        node_of, n_clusters, n_nodes, raw_u, raw_v, raw_px, offset, sizes, loops = _branches(nb, degree)
     fcoords = coords.astype(np.float64)
 
     # --- branches as float point lists, dropping duplicates of two-pixel hops between clusters.
-    br_u, br_v, br_pts = [], [], []
-    seen_hops = set()
-    for u, v, path in raw:
-        if len(path) == 2:
-            key = (min(u, v), max(u, v))
-            if key in seen_hops:
-                continue
-            seen_hops.add(key)
-        br_u.append(u)
-        br_v.append(v)
-        br_pts.append(fcoords[path])
+    keep = np.ones(len(sizes), bool)
+    hops = np.flatnonzero(sizes == 2)
+    if len(hops):
+        key = np.minimum(raw_u[hops], raw_v[hops]) * n_nodes + np.maximum(raw_u[hops], raw_v[hops])
+        _, first = np.unique(key, return_index=True)
+        keep[hops] = False
+        keep[hops[first]] = True
+    br_u = raw_u[keep].tolist()
+    br_v = raw_v[keep].tolist()
+    owner = np.repeat(keep, sizes)
+    all_pts = fcoords[raw_px[owner]]
+    br_pts = np.split(all_pts, np.cumsum(sizes[keep])[:-1]) if keep.any() else []
     is_junction = np.zeros(n_nodes, bool)
     is_junction[:n_clusters] = True
     lengths, end_dirs = _lengths_and_directions(br_pts, skip=skip, span=span)
@@ -611,6 +693,7 @@ def trace_skeleton(
 
     trim = skip + 1
     paths, closed_flags, ends_j, crossings = [], [], [], []
+    extend_head, extend_tail = [], []  # paths whose free ends are followed along `support`
     for seq, closed in chains:
         parts = []
         n_cross = 0
@@ -632,15 +715,16 @@ def trace_skeleton(
             continue
         first, last = seq[0], seq[-1]
         if support is not None and not closed and len(path) > 4:
-            # A tapering tip fades below the detection threshold: follow it while the line goes on.
+            # A tapering tip fades below the detection threshold: follow it while the line goes on (all
+            # tips at once, below).
             if (first[0], first[1]) not in partner and not is_junction[
                 br_u[first[0]] if first[1] == 0 else br_v[first[0]]
             ]:
-                path = np.concatenate([_extend_tip(path, support, tip_px, min_support)[::-1], path])
+                extend_head.append(len(paths))
             if (last[0], 1 - last[1]) not in partner and not is_junction[
                 br_v[last[0]] if last[1] == 0 else br_u[last[0]]
             ]:
-                path = np.concatenate([path, _extend_tip(path[::-1], support, tip_px, min_support)])
+                extend_tail.append(len(paths))
         paths.append(path)
         closed_flags.append(bool(closed))
         ends_j.append(
@@ -650,6 +734,16 @@ def trace_skeleton(
             )
         )
         crossings.append(n_cross)
+    for i, ext in zip(
+        extend_head, _extend_tips([paths[i] for i in extend_head], support, tip_px, min_support), strict=True
+    ):
+        paths[i] = np.concatenate([ext[::-1], paths[i]])
+    for i, ext in zip(
+        extend_tail,
+        _extend_tips([paths[i][::-1] for i in extend_tail], support, tip_px, min_support),
+        strict=True,
+    ):
+        paths[i] = np.concatenate([paths[i], ext])
     for path_idx in loops:
         pts = fcoords[path_idx]
         if _path_length(pts) >= min_length_px:
@@ -727,37 +821,57 @@ def _gap_candidates(pairs, *, tips, inner, dirs, branch, branch_length, zone, ga
     return [*cand, n_near]
 
 
-def _extend_tip(path, support, max_px, min_support, share=0.5):
-    """Points beyond ``path[0]``, straight on, while `support` stays above `min_support` and `share` of its
-    level on the hair's last stretch (two misses in a row end it)."""
-    k = min(len(path) - 1, 8)
-    direction = path[0] - path[k]
-    norm = float(np.hypot(*direction))
-    if norm == 0 or max_px < 1:
-        return np.empty((0, 2))
+def _extend_tips(paths, support, max_px, min_support, share=0.5):
+    """For each path, the points beyond ``path[0]``, straight on, while `support` stays above `min_support`
+    and `share` of its level on the hair's last stretch (two misses in a row end it). All paths at once.
+
+    Returns
+    -------
+    list of (K, 2) ndarray of float
+    """
+    if not paths:
+        return []
+    n_steps = int(max_px)
+    rows, cols = support.shape
 
     def values_at(points):
-        rows = np.clip(np.round(points[:, 0]).astype(int), 0, support.shape[0] - 1)
-        cols = np.clip(np.round(points[:, 1]).astype(int), 0, support.shape[1] - 1)
-        return support[rows, cols], (points[:, 0] >= 0) & (points[:, 0] <= support.shape[0] - 1) & (
-            points[:, 1] >= 0
-        ) & (points[:, 1] <= support.shape[1] - 1)
+        r = np.clip(np.round(points[..., 0]).astype(int), 0, rows - 1)
+        c = np.clip(np.round(points[..., 1]).astype(int), 0, cols - 1)
+        inside = (points[..., 0] >= 0) & (points[..., 0] <= rows - 1)
+        inside &= (points[..., 1] >= 0) & (points[..., 1] <= cols - 1)
+        return support[r, c], inside
 
-    own, _ = values_at(path[: min(len(path), 20)])
-    level = max(min_support, share * float(np.median(own)))
-    steps = path[0] + np.arange(1, int(max_px) + 1)[:, None] * (direction / norm)
+    sizes = np.array([len(p) for p in paths])
+    tips = np.array([p[0] for p in paths], np.float64)
+    back = np.array([p[min(len(p) - 1, 8)] for p in paths], np.float64)
+    direction = tips - back
+    norm = np.hypot(direction[:, 0], direction[:, 1])
+    # The level on the hair's last stretch: the median of `support` on its first (up to) 20 points.
+    n_own = np.minimum(sizes, 20)
+    own, _ = values_at(np.concatenate([p[:k] for p, k in zip(paths, n_own.tolist(), strict=True)]))
+    padded = np.full((len(paths), 20), np.inf, own.dtype)
+    padded[
+        np.repeat(np.arange(len(paths)), n_own),
+        np.arange(len(own)) - np.repeat(np.cumsum(n_own) - n_own, n_own),
+    ] = own
+    padded.sort(axis=1)
+    row = np.arange(len(paths))
+    median = (padded[row, (n_own - 1) // 2] + padded[row, n_own // 2]) / own.dtype.type(2)
+    level = np.maximum(min_support, share * median.astype(np.float64))
+    if n_steps < 1:
+        return [np.empty((0, 2))] * len(paths)
+    unit = direction / np.where(norm > 0, norm, 1.0)[:, None]
+    steps = tips[:, None, :] + np.arange(1, n_steps + 1)[None, :, None] * unit[:, None, :]
     values, inside = values_at(steps)
-    good = (values >= level) & inside
-    n_good = 0
-    misses = 0
-    for i, ok in enumerate(good.tolist()):
-        if ok:
-            n_good, misses = i + 1, 0
-        else:
-            misses += 1
-            if misses >= 2 or not inside[i]:
-                break
-    return steps[:n_good]
+    good = (values >= level[:, None]) & inside
+    # The walk stops at a miss that follows a miss or lies outside the image.
+    bad = ~good
+    stop = bad & (np.c_[np.zeros((len(paths), 1), bool), bad[:, :-1]] | ~inside)
+    first_stop = np.where(stop.any(axis=1), stop.argmax(axis=1), n_steps)
+    index = np.arange(1, n_steps + 1)[None, :]
+    n_good = np.where(good & (index - 1 < first_stop[:, None]), index, 0).max(axis=1)
+    n_good[norm == 0] = 0
+    return [steps[i, :k] for i, k in enumerate(n_good.tolist())]
 
 
 def _mean_along(image, a, b):
@@ -808,6 +922,35 @@ def smooth_path(path_rc, *, closed: bool = False, sigma_px: float = 2.0) -> np.n
     tail = 2 * path_rc[-1] - path_rc[-2 : -pad - 2 : -1]
     ext = np.concatenate([head, path_rc, tail])
     return ndi.gaussian_filter1d(ext, sigma_px, axis=0, mode="nearest")[pad : pad + len(path_rc)]
+
+
+def smooth_paths(paths_rc, closed, *, sigma_px: float = 2.0) -> list[np.ndarray]:
+    """`smooth_path` of many paths at once (the same numbers).
+
+    Open paths long enough that the filter never reaches past their reflected ends are filtered together,
+    one after the other in one array (each output point sees only its own path); the others one by one.
+    """
+    out: list[np.ndarray | None] = [None] * len(paths_rc)
+    pad = int(4 * sigma_px) + 1
+    radius = int(4.0 * float(sigma_px) + 0.5)  # gaussian_filter1d's reach (truncate=4)
+    batch = []
+    for i, (path, is_closed) in enumerate(zip(paths_rc, closed, strict=True)):
+        path = np.asarray(path, float)
+        if is_closed or sigma_px <= 0 or len(path) - 1 < pad or radius > pad:
+            out[i] = smooth_path(path, closed=is_closed, sigma_px=sigma_px)
+            continue
+        head = 2 * path[0] - path[pad:0:-1]
+        tail = 2 * path[-1] - path[-2 : -pad - 2 : -1]
+        batch.append((i, len(path), np.concatenate([head, path, tail])))
+    if batch:
+        smooth = ndi.gaussian_filter1d(
+            np.concatenate([e for _, _, e in batch]), sigma_px, axis=0, mode="nearest"
+        )
+        at = 0
+        for i, n, ext in batch:
+            out[i] = smooth[at + pad : at + pad + n]
+            at += len(ext)
+    return out
 
 
 def path_length(path_rc) -> float:
