@@ -2,7 +2,7 @@
 patient pages of a clinic with many patients; prints p50/p95/max per page as a Markdown table.
 
     python -m trichotrack.web.loadbench [--patients 500] [--users 20] [--rounds 20] [--database-url URL]
-                                        [--threads 8] [--processes 1] [--think-ms 0]
+                                        [--threads 8] [--processes P] [--think-ms 0]
 
 What is measured: N users (threads of this process, one keep-alive HTTP connection each) sign in through the
 login form on 127.0.0.1, load each of the three pages once untimed (each server thread's first page fills
@@ -22,8 +22,8 @@ machine, which helps to compare two versions run one after the other on a busy m
 
 It makes its own data folder (or database, for PostgreSQL) and a clinic of synthetic patients (each with a
 staging, a lab result and a medication; a fifth treated, with a screen and follow-up visits), runs the app
-with the server of ``trichotrack serve`` (trichotrack.web.server: waitress, 8 threads, 1 process unless told
-otherwise) in a subprocess, and signs in through the login form.
+with the server of ``trichotrack serve`` (trichotrack.web.server: waitress, 8 threads, one process per CPU
+unless told otherwise) in a subprocess, and signs in through the login form.
 """
 
 import argparse
@@ -41,6 +41,8 @@ import tempfile
 import threading
 import time
 import urllib.parse
+
+from trichotrack.web.server import web_processes
 
 PAGES = ["dashboard", "patient list", "patient page"]
 
@@ -301,7 +303,12 @@ def main(argv=None) -> int:
     parser.add_argument("--rounds", type=int, default=20)
     parser.add_argument("--port", type=int, default=8790)
     parser.add_argument("--threads", type=int, default=8, help="waitress threads per server process")
-    parser.add_argument("--processes", type=int, default=1, help="server processes sharing the socket")
+    parser.add_argument(
+        "--processes",
+        type=int,
+        default=web_processes(),
+        help="server processes sharing the socket (default: as trichotrack serve, one per CPU)",
+    )
     parser.add_argument(
         "--think-ms",
         type=int,

@@ -4,9 +4,9 @@ waitress with THREADS threads, in one process or in several processes that share
 
     python -m trichotrack.web.server [--host H] [--port N] [--threads T] [--processes P]
 
-One process runs Python on one core at a time (the GIL); a second process lets the web app use a second
-core. ``trichotrack serve`` reads TRICHOTRACK_WEB_PROCESSES (default 1) and TRICHOTRACK_WEB_THREADS
-(default 8).
+One process runs Python on one core at a time (the GIL); each further process lets the web app use one more
+core. ``trichotrack serve`` reads TRICHOTRACK_WEB_PROCESSES (default: one per CPU this process may run on)
+and TRICHOTRACK_WEB_THREADS (default 8).
 """
 
 import argparse
@@ -23,8 +23,15 @@ def web_threads() -> int:
     return max(1, int(os.environ.get("TRICHOTRACK_WEB_THREADS", THREADS)))
 
 
+def cpu_count() -> int:
+    """The CPUs this process may run on (a container's or taskset's limit, not the machine's count)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
 def web_processes() -> int:
-    return max(1, int(os.environ.get("TRICHOTRACK_WEB_PROCESSES", "1")))
+    return max(1, int(os.environ.get("TRICHOTRACK_WEB_PROCESSES") or cpu_count()))
 
 
 def run(application, *, host: str, port: int, threads: int = THREADS, processes: int = 1) -> None:

@@ -1,5 +1,9 @@
 """The audit trail: ``record(user, "patient.viewed", obj, data=...)`` is the one way to write it."""
 
+from django.db import connections, router
+
+from trichotrack.web import rawsql
+
 
 def record(user, action, obj=None, *, data=None, patient=None, clinic=None):
     """Write one immutable audit event and return it.
@@ -25,7 +29,7 @@ def record(user, action, obj=None, *, data=None, patient=None, clinic=None):
         clinic = getattr(obj, "clinic", None) if obj is not None else None
         if clinic is None and patient is not None:
             clinic = patient.clinic
-    return AuditEvent.objects.create(
+    event = AuditEvent(
         actor=user if getattr(user, "is_authenticated", False) else None,
         actor_name=user.get_username() if getattr(user, "is_authenticated", False) else "",
         clinic=clinic,
@@ -36,6 +40,10 @@ def record(user, action, obj=None, *, data=None, patient=None, clinic=None):
         patient=patient,
         data=data or {},
     )
+    # One INSERT written out (every view of a patient record writes one): the ORM's save cost about 0.7 ms
+    # of CPU building it. Same row, same transaction as the caller's.
+    rawsql.insert(event, connections[router.db_for_write(AuditEvent)])
+    return event
 
 
 def changes(before: dict, after: dict) -> dict:

@@ -1,15 +1,15 @@
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, Q
+from django.db import connection
 from django.shortcuts import redirect, render
 from django.utils import timezone
 
 from trichotrack.web import audit
 from trichotrack.web.consent.models import ConsentKind
 from trichotrack.web.consent.services import consent_problems
-from trichotrack.web.followups.models import Visit, VisitStatus
+from trichotrack.web.followups.models import VisitStatus
 from trichotrack.web.followups.services import due_visits, overdue_visits
-from trichotrack.web.patients.models import ContraindicationFlag, Patient
+from trichotrack.web.patients.models import ContraindicationFlag
 from trichotrack.web.safety.services import open_clocks
 
 from .access import clinic_view, patient_view
@@ -60,23 +60,36 @@ def dashboard(request):
     return render(request, "clinics/dashboard.html", context)
 
 
+# The dashboard's five headline numbers, written out as SQL: built by the ORM, each of these two queries cost
+# about 1 ms of CPU on every dashboard view, 20 times what the database took to answer it. The tables and
+# columns are the models' (test_dashboard_counts checks the numbers against the ORM's).
+VISIT_COUNTS_SQL = """
+SELECT COUNT(CASE WHEN v.window_end >= %s THEN 1 END), COUNT(CASE WHEN v.window_end < %s THEN 1 END)
+FROM followups_visit v INNER JOIN patients_patient p ON p.id = v.patient_id
+WHERE p.clinic_id = %s AND v.status = %s AND v.window_start <= %s
+"""
+PATIENT_COUNTS_SQL = """
+SELECT COUNT(DISTINCT p.id), COUNT(DISTINCT r.patient_id), COUNT(r.id)
+FROM patients_patient p LEFT OUTER JOIN procedures_procedure r ON r.patient_id = p.id
+WHERE p.clinic_id = %s
+"""
+
+
 def visit_counts(clinic, today) -> dict:
-    """Due and overdue scheduled visits in one query (the dashboard's two headline numbers)."""
-    return Visit.objects.filter(
-        patient__clinic=clinic, status=VisitStatus.SCHEDULED, window_start__lte=today
-    ).aggregate(
-        n_due=Count("pk", filter=Q(window_end__gte=today)),
-        n_overdue=Count("pk", filter=Q(window_end__lt=today)),
-    )
+    """Scheduled visits of the clinic due today (window open) and overdue (window passed), in one query."""
+    day = connection.ops.adapt_datefield_value(today)
+    with connection.cursor() as cursor:
+        cursor.execute(VISIT_COUNTS_SQL, [day, day, clinic.pk, VisitStatus.SCHEDULED.value, day])
+        n_due, n_overdue = cursor.fetchone()
+    return {"n_due": n_due, "n_overdue": n_overdue}
 
 
 def patient_counts(clinic) -> dict:
-    """Patients, treated patients and procedures of the clinic in one query (DISTINCT on the key only)."""
-    return Patient.objects.filter(clinic=clinic).aggregate(
-        n_patients=Count("pk", distinct=True),
-        n_treated=Count("pk", distinct=True, filter=Q(procedures__isnull=False)),
-        n_procedures=Count("procedures"),
-    )
+    """Patients, treated patients and procedures of the clinic, in one query."""
+    with connection.cursor() as cursor:
+        cursor.execute(PATIENT_COUNTS_SQL, [clinic.pk])
+        n_patients, n_treated, n_procedures = cursor.fetchone()
+    return {"n_patients": n_patients, "n_treated": n_treated, "n_procedures": n_procedures}
 
 
 @patient_view

@@ -76,7 +76,9 @@ def patient_detail(request, pk):
     # The flags with who acknowledged them in one query (prefetching "flags__acknowledged_by" took two).
     flags = Prefetch("flags", queryset=ContraindicationFlag.objects.select_related("acknowledged_by"))
     screen = patient.screens.select_related("screened_by").prefetch_related(flags).first()
-    procedures = list(patient.procedures.all())
+    # A queryset of the patient's own, not a list: the evidence panel (reports) reuses its rows, even none
+    # (most untreated patients), instead of asking again. It is evaluated once, for "visits" below.
+    procedures = patient.procedures.all()
     if not request.membership.can_identify:  # the day-offset anchor from the procedures already loaded
         set_first_treatments([patient], procedures=procedures)
     context = {
@@ -91,7 +93,8 @@ def patient_detail(request, pk):
         "consents": _with_superseded(patient),
         "procedures": procedures,
         # The list shows each visit's kind, due date, state and solicited answers: not its procedure or notes.
-        "visits": patient.visits.defer("notes"),
+        # Visits belong to procedures: none without one (most untreated patients), and no query for them.
+        "visits": patient.visits.defer("notes") if procedures else [],
         "adverse_events": patient.adverse_events.all(),
     }
     return render(request, "patients/detail.html", context)

@@ -57,7 +57,7 @@ def join(request, token):
             )
         except services.InvitationInvalid as error:
             return render(request, "portal/join_invalid.html", {"reason": str(error)}, status=410)
-        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        login(request, user, backend="trichotrack.web.clinics.backends.ModelBackend")
         return redirect("portal:shed")
     return render(request, "portal/join.html", {"form": form, "clinic": invitation.patient.clinic})
 

@@ -1,6 +1,7 @@
 from functools import partial
 
 from django.db import transaction
+from django.db.models import prefetch_related_objects
 from django.utils import timezone
 
 from trichotrack.web import audit
@@ -32,8 +33,12 @@ def update_adverse_event(ae: AdverseEvent, expected_version: int, *, user, chang
 
 
 def open_clocks(clinic):
-    """Serious unexpected events not yet reported, soonest due first."""
+    """Serious unexpected events not yet reported, soonest due first (ties: latest onset first)."""
     today = timezone.localdate()
-    events = AdverseEvent.objects.filter(patient__clinic=clinic, reported_on=None).select_related("patient")
+    # On the dashboard of every signed-in page view: usually no rows, so the query is kept cheap to build
+    # (no join for the patients, no ORDER BY) and the patients of the few open clocks come in a second one.
+    events = AdverseEvent.objects.filter(patient__clinic=clinic, reported_on=None, expected=False).order_by()
+    events = sorted(events, key=lambda ae: (ae.onset_on, ae.pk), reverse=True)
     clocks = [(ae, ae.report_days_left(today)) for ae in events if ae.needs_expedited_report]
+    prefetch_related_objects([ae for ae, _ in clocks], "patient")
     return sorted(clocks, key=lambda pair: pair[1])

@@ -18,6 +18,8 @@ def data_dir(monkeypatch, tmp_path, settings):
     monkeypatch.setenv("TRICHOTRACK_DATA_DIR", str(path))
     monkeypatch.delenv("SECRET_KEY", raising=False)
     monkeypatch.delenv("TRICHOTRACK_SECURE_COOKIES", raising=False)
+    # One web server process (the default is one per CPU): nothing forks under the mocks.
+    monkeypatch.setenv("TRICHOTRACK_WEB_PROCESSES", "1")
     return path
 
 

@@ -8,6 +8,8 @@ import subprocess
 import sys
 import time
 
+from trichotrack.web import server
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -61,3 +63,14 @@ def test_two_processes_share_the_port_and_stop_together(tmp_path):
         server.send_signal(signal.SIGTERM)
         assert server.wait(timeout=10) == 0
     assert not os.path.exists(f"/proc/{child}")  # stopped and reaped by the first process
+
+
+def test_serve_runs_one_process_per_cpu_unless_told(monkeypatch):
+    monkeypatch.delenv("TRICHOTRACK_WEB_PROCESSES", raising=False)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1, 2}, raising=False)
+    assert server.cpu_count() == 3
+    assert server.web_processes() == 3
+    monkeypatch.setenv("TRICHOTRACK_WEB_PROCESSES", "1")
+    assert server.web_processes() == 1
+    monkeypatch.setenv("TRICHOTRACK_WEB_PROCESSES", "")
+    assert server.web_processes() == 3

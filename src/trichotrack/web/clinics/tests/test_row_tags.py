@@ -7,9 +7,10 @@ import datetime as dt
 from django.db import connection
 from django.template import engines
 from django.test.utils import CaptureQueriesContext
-from django.urls import reverse
+from django.urls import reverse, set_script_prefix
 from django.utils import timezone
 
+from trichotrack.web.clinics.templatetags.tt import link
 from trichotrack.web.followups.models import Visit
 from trichotrack.web.safety.models import AdverseEvent
 from trichotrack.web.test import BaseTestCase, make_patient
@@ -125,3 +126,24 @@ class EvidencePanelQueriesTest(BaseTestCase):
             ]
             assert len(reads) == 1, (table, reads)
         assert "Minoxidil" in page and "Headache" in page.replace("headache", "Headache")
+
+
+def test_link_gives_what_reverse_gives():
+    for name, args in [
+        ("dashboard", ()),
+        ("patients:detail", (7,)),
+        ("patients:detail", (123456,)),
+        ("patients:medication_stop", (12, 345)),
+        ("consent:create", (9, "photo_publication")),
+        ("consent:create", (10, "treatment")),
+    ]:
+        assert link(name, *args) == reverse(name, args=args), (name, args)
+
+
+def test_link_follows_the_script_prefix():
+    set_script_prefix("/clinic/")
+    try:
+        assert link("patients:detail", 5) == reverse("patients:detail", args=[5]) == "/clinic/patients/5/"
+    finally:
+        set_script_prefix("/")
+    assert link("patients:detail", 5) == "/patients/5/"
