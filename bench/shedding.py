@@ -410,6 +410,12 @@ def main() -> None:
     )
     parser.add_argument("--fibermorph-python", help="python of a venv with fibermorph==1.0.1 installed")
     parser.add_argument("--fibermorph-n", type=int, default=4, help="photos for fibermorph (~80 s each)")
+    parser.add_argument(
+        "--rerun",
+        action="append",
+        choices=("trichotrack", "naive"),
+        help="with --rescore: run this method again (repeatable); the others' saved answers are rescored",
+    )
     parser.add_argument("--child", choices=("trichotrack", "naive"), help=argparse.SUPPRESS)
     parser.add_argument("--pred", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -426,10 +432,11 @@ def main() -> None:
     results, preds = {}, {}
     for method in ("trichotrack", "naive"):
         saved = args.workdir / f"pred-{method}.json"
-        if args.rescore and not saved.exists() and method != "trichotrack":
+        if args.rescore and not saved.exists() and method not in ("trichotrack", *(args.rerun or ())):
             print(f"{method}: no saved answers in {saved}; left out of the table", file=sys.stderr)
             continue
-        preds[method] = json.loads(saved.read_text()) if args.rescore else run_child(method, args.workdir)
+        rescore = args.rescore and method not in (args.rerun or ())
+        preds[method] = json.loads(saved.read_text()) if rescore else run_child(method, args.workdir)
         results[method] = summarize(index, preds[method], args.workdir)
         print(method, json.dumps(results[method]), file=sys.stderr)
     if args.fibermorph_python:
