@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/scalp.py [--data DIR] [--shots 5] [--out bench/results/scalp.md]
     .venv/bin/python bench/scalp.py --orientation-only     # a quick run of the orientation figures
+    .venv/bin/python bench/scalp.py --staging-only --jobs 2  # staging variants, LOSO and nested (~4 min)
 
 Real photos: ``scalp-views-dev`` (42 men, five views, Norwood stages 2–7; evaluation only, never
 committed, read from ``../shared/data`` or ``$TRICHOTRACK_SHARED_DATA``). The staging model is a
@@ -102,9 +103,10 @@ def accuracy(pred: dict, truth: dict) -> dict:
     return {"exact": float((err == 0).mean()), "within1": float((err <= 1).mean()), "mae": float(err.mean())}
 
 
-def fit_curves(rows: list[dict], keys: list[str]) -> dict:
+def fit_curves(rows: list[dict], keys: list[str], *, max_steepness: float = 6.0) -> dict:
     """The staging model's own form, refitted: per measure a logistic curve over the stage (least
-    squares on the subjects' values) and the SD of the residuals."""
+    squares on the subjects' values, steepness at most `max_steepness` per stage) and the SD of the
+    residuals."""
     from scipy.optimize import least_squares
 
     from trichotrack.measure.staging import curve_value
@@ -120,13 +122,162 @@ def fit_curves(rows: list[dict], keys: list[str]) -> dict:
             curve = dict(zip(("midpoint_stage", "steepness_per_stage", "floor", "ceiling"), p, strict=True))
             return np.array([curve_value(curve, s) for s in stage]) - value
 
-        fit = least_squares(residual, [4.5, 1.5, 0.05, 0.95], bounds=([1, 0.3, -0.2, 0.5], [8, 6, 0.5, 1.2]))
+        fit = least_squares(
+            residual, [4.5, 1.5, 0.05, 0.95], bounds=([1, 0.3, -0.2, 0.5], [8, max_steepness, 0.5, 1.2])
+        )
         sd = max(0.05, float(np.std(fit.fun, ddof=4)))
         curves[key] = dict(
             zip(("midpoint_stage", "steepness_per_stage", "floor", "ceiling"), fit.x, strict=True)
         )
         curves[key]["sd"] = sd
     return curves
+
+
+#: Staging variants compared leave-one-subject-out by ``--staging-only`` (issue 7, staging round of
+#: 2026-11-27): every variant tried, so that the nested figure pays for having chosen among them. Per
+#: variant: the measures that count, the steepness bound of the refitted curves, Student-t degrees of
+#: freedom for the misfit (None: normal), and the decision (posterior median, or posterior mean rounded).
+#: ``front.composite`` is the mean of the front view's recession index and visible-scalp fraction.
+_TOP, _BACK = "top.scalp_visible_fraction", "back.scalp_visible_fraction"
+_FRONT, _FRONT_FRACTION = "front.recession_index", "front.scalp_visible_fraction"
+_SIDES = ("left.scalp_visible_fraction", "right.scalp_visible_fraction")
+STAGING_VARIANTS = {
+    "top + front + back (the model's form)": ((_TOP, _FRONT, _BACK), 6.0, None, "median"),
+    "same, Student-t misfit (4 df)": ((_TOP, _FRONT, _BACK), 6.0, 4, "median"),
+    "top + back": ((_TOP, _BACK), 6.0, None, "median"),
+    "top + front recession + front fraction + back": (
+        (_TOP, _FRONT, _FRONT_FRACTION, _BACK),
+        6.0,
+        None,
+        "median",
+    ),
+    "top + front + back + left + right": ((_TOP, _FRONT, _BACK, *_SIDES), 6.0, None, "median"),
+    "top + front composite + back": ((_TOP, "front.composite", _BACK), 6.0, None, "median"),
+    "top + front + back, steepness ≤ 3": ((_TOP, _FRONT, _BACK), 3.0, None, "median"),
+    "top + front + back, steepness ≤ 2": ((_TOP, _FRONT, _BACK), 2.0, None, "median"),
+    "top + front composite + back, steepness ≤ 3": ((_TOP, "front.composite", _BACK), 3.0, None, "median"),
+    "top + front + back, posterior mean rounded": ((_TOP, _FRONT, _BACK), 6.0, None, "mean"),
+}
+
+
+def _variant_stage(curves_by_bound: dict, measures: dict, variant) -> int:
+    """The stage one `STAGING_VARIANTS` entry gives from refitted curves (flat prior over I–VII)."""
+    from scipy.stats import t as student_t
+
+    from trichotrack.measure.staging import curve_value
+
+    keys, bound, df, decision = variant
+    curves, stages = curves_by_bound[bound], np.arange(1, 8)
+    log_post = np.zeros(len(stages))
+    for key in keys:
+        if key in measures and key in curves:
+            means = np.array([curve_value(curves[key], s) for s in stages])
+            z = (measures[key] - means) / curves[key]["sd"]
+            log_post += -0.5 * z**2 if df is None else student_t.logpdf(z, df)
+    post = np.exp(log_post - log_post.max())
+    post /= post.sum()
+    if decision == "mean":
+        return int(np.clip(np.round(post @ stages), 1, 7))
+    return int(stages[np.searchsorted(np.cumsum(post), 0.5)])
+
+
+def _variant_fits(per_subject: dict, excluded: set) -> dict:
+    rows = [m for s, m in per_subject.items() if s not in excluded]
+    keys_by_bound: dict[float, set] = {}
+    for keys, bound, *_ in STAGING_VARIANTS.values():
+        keys_by_bound.setdefault(bound, set()).update(keys)
+    return {
+        bound: fit_curves(rows, sorted(keys), max_steepness=bound) for bound, keys in keys_by_bound.items()
+    }
+
+
+def _nested_fold(args) -> tuple:
+    """One outer fold: each variant's inner leave-one-out MAE on the other men, the variant with the
+    lowest (ties: the earlier one), and every variant's answer for the held-out man."""
+    per_subject, held = args
+    inner = {name: [] for name in STAGING_VARIANTS}
+    for other in per_subject:
+        if other == held:
+            continue
+        fits = _variant_fits(per_subject, {held, other})
+        for name, variant in STAGING_VARIANTS.items():
+            stage = _variant_stage(fits, per_subject[other], variant)
+            inner[name].append(abs(stage - per_subject[other]["stage"]))
+    names = list(STAGING_VARIANTS)
+    best = min(names, key=lambda n: (np.mean(inner[n]), names.index(n)))
+    fits = _variant_fits(per_subject, {held})
+    answers = {n: _variant_stage(fits, per_subject[held], v) for n, v in STAGING_VARIANTS.items()}
+    return held, best, answers
+
+
+def staging_variants_report(per_subject: dict, *, jobs: int = 1) -> list[str]:
+    """Markdown lines: each `STAGING_VARIANTS` entry refitted leave-one-subject-out, and the nested
+    figure (the variant chosen inside each fold by an inner leave-one-out on the other 41 men)."""
+    from collections import Counter
+    from multiprocessing import Pool
+
+    per_subject = {s: dict(m) for s, m in per_subject.items()}
+    for measures in per_subject.values():
+        if "front.recession_index" in measures and "front.scalp_visible_fraction" in measures:
+            measures["front.composite"] = 0.5 * (
+                measures["front.recession_index"] + measures["front.scalp_visible_fraction"]
+            )
+    folds = [(per_subject, s) for s in sorted(per_subject)]
+    if jobs > 1:
+        with Pool(jobs) as pool:
+            results = pool.map(_nested_fold, folds)
+    else:
+        results = [_nested_fold(f) for f in folds]
+    truth = {s: m["stage"] for s, m in per_subject.items()}
+    lines = ["| variant | exact | within one | mean absolute error |", "|---|---|---|---|"]
+    for name in STAGING_VARIANTS:
+        a = accuracy({held: answers[name] for held, _, answers in results}, truth)
+        lines.append(
+            f"| {name}, leave-one-subject-out | {a['exact']:.0%} | {a['within1']:.0%} | {a['mae']:.2f} |"
+        )
+    a = accuracy({held: answers[best] for held, best, answers in results}, truth)
+    name = "**variant chosen inside each fold (nested)**"
+    lines.append(f"| {name} | {a['exact']:.0%} | {a['within1']:.0%} | {a['mae']:.2f} |")
+    chosen = Counter(best for _, best, _ in results)
+    lines += ["", "Chosen in the 42 folds: " + "; ".join(f"{n} {k}" for n, k in chosen.most_common()) + "."]
+    return lines
+
+
+def measure_photos(data: Path, labels: list[dict], *, cache: Path | None = None) -> list[dict]:
+    """Per photo: subject, view, stage, usable, problems, the staging measures and seconds; read from
+    `cache` (JSON) when it holds this scalp version's numbers, else measured and written there."""
+    import json
+
+    from trichotrack.measure.io import read_image
+    from trichotrack.measure.scalp import VERSION, measure_scalp
+    from trichotrack.measure.staging import view_measurements
+
+    if cache is not None and cache.is_file():
+        stored = json.loads(cache.read_text())
+        if stored.get("scalp_version") == VERSION and len(stored["photos"]) == len(labels):
+            return stored["photos"]
+    photos = []
+    for row in labels:
+        image = read_image(data / row["file"])
+        view = VIEWS[row["view"]]
+        started = time.perf_counter()
+        result = measure_scalp(image, view=view)
+        photos.append(
+            {
+                "subject": row["subject"],
+                "view": view,
+                "stage": int(row["norwood_stage"]),
+                "usable": result.usable,
+                "problems": list(result.problems),
+                "raw_fraction": result.scalp_visible_fraction,
+                "measurements": view_measurements(result),
+                "seconds": time.perf_counter() - started,
+            }
+        )
+    if cache is not None:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        cache.write_text(json.dumps({"scalp_version": VERSION, "photos": photos}))
+    return photos
 
 
 #: The staging templates of version 0.1 (scale drawings and verbal definitions), for comparison.
@@ -247,6 +398,16 @@ def main(argv=None) -> int:
         action="store_true",
         help="only the orientation figures, printed (a quick run while changing the orientation cues)",
     )
+    parser.add_argument(
+        "--staging-only",
+        action="store_true",
+        help="only the staging variants, leave-one-subject-out and nested, printed; the photos' measures are "
+        "kept in bench/out/scalp_measures.json and reused while the scalp version is the same",
+    )
+    parser.add_argument(
+        "--remeasure", action="store_true", help="with --staging-only: ignore the kept measures"
+    )
+    parser.add_argument("--jobs", type=int, default=1, help="processes for --staging-only (default 1)")
     args = parser.parse_args(argv)
 
     from trichotrack.measure.io import read_image
@@ -274,6 +435,18 @@ def main(argv=None) -> int:
     if args.orientation_only:
         started = time.perf_counter()
         print("\n".join(orientation_report(data, labels)))
+        print(f"\n({time.perf_counter() - started:.0f} s)")
+        return 0
+
+    if args.staging_only:
+        started = time.perf_counter()
+        cache = ROOT / "bench" / "out" / "scalp_measures.json"
+        if args.remeasure:
+            cache.unlink(missing_ok=True)
+        per_subject = {}
+        for photo in measure_photos(data, labels, cache=cache):
+            per_subject.setdefault(photo["subject"], {"stage": photo["stage"]}).update(photo["measurements"])
+        print("\n".join(staging_variants_report(per_subject, jobs=args.jobs)))
         print(f"\n({time.perf_counter() - started:.0f} s)")
         return 0
 
