@@ -189,6 +189,14 @@ def run(args, command: str = "") -> str:
     _prepare()
     password = "bench password 0123"
     patient_ids = seed(args.patients, args.users, password)
+    if args.database_url:
+        # PostgreSQL's autovacuum gathers planner statistics within a minute or so of a bulk load; the bench
+        # starts at once, so do it here. Without statistics the planner guessed one row per table and the
+        # dashboard's visit count joined 254 × 52 rows (4.6 ms instead of 0.3 ms).
+        from django.db import connection
+
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
     server = subprocess.Popen(
         [
             sys.executable,
