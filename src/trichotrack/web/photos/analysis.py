@@ -488,9 +488,12 @@ class PairResult:
     registration: dict
 
 
-def compare_pair(baseline: bytes, followup: bytes, *, facts: dict) -> PairResult:
-    """Register the follow-up onto the baseline and judge the pair. `facts`: views, tags and dates."""
+def compare_pair(baseline: bytes, followup: bytes, *, facts: dict, followup_turns: int = 0) -> PairResult:
+    """Register the follow-up onto the baseline and judge the pair. `facts`: views, tags and dates.
+    `followup_turns`: quarter turns counter-clockwise that bring the follow-up into the baseline's frame."""
     base_image, follow_image = read_image(baseline), read_image(followup)
+    if followup_turns % 4:
+        follow_image = np.ascontiguousarray(np.rot90(follow_image, k=followup_turns % 4))
     registration = compare.register(base_image, follow_image)
     registered = None
     if registration.found:
@@ -509,6 +512,7 @@ def compare_pair(baseline: bytes, followup: bytes, *, facts: dict) -> PairResult
         "inliers": registration.inliers,
         "scale": round(registration.scale, 3),
         "rotation_deg": round(registration.rotation_deg, 1),
+        "followup_quarter_turns": followup_turns % 4,
         "algorithm": compare.ALGORITHM,
         "version": compare.VERSION,
         "params": registration.params,

@@ -394,12 +394,30 @@ def pair_facts(baseline: Photo, followup: Photo) -> dict:
     }
 
 
+def upright_turns(photo: Photo) -> int:
+    """Quarter turns counter-clockwise that make a global photo upright: a person's choice ("Which way is
+    up?") first, else what the photo's latest usable scalp measurement found; 0 for other views or when
+    nothing is known (the photo is then taken as stored, upright after its EXIF orientation)."""
+    if not photo.is_global:
+        return 0
+    if photo.orientation_turns is not None:
+        return photo.orientation_turns
+    measurement = photo.current_measurement()
+    report = (measurement.report or {}) if measurement is not None else {}
+    turns = report.get("quarter_turns")
+    return turns if report.get("usable") and turns in range(4) else 0
+
+
 def compare_photos(baseline: Photo, followup: Photo) -> analysis.PairResult:
+    """Register the follow-up onto the baseline and judge the pair. A follow-up stored a quarter turn away
+    from its baseline (a phone held sideways, no EXIF) is first turned into the baseline's frame, so the
+    verdict judges the pose of the head, not the way the file was saved."""
     with default_storage.open(baseline.derived.name, "rb") as f:
         base = f.read()
     with default_storage.open(followup.derived.name, "rb") as f:
         follow = f.read()
-    return analysis.compare_pair(base, follow, facts=pair_facts(baseline, followup))
+    turns = (upright_turns(followup) - upright_turns(baseline)) % 4
+    return analysis.compare_pair(base, follow, facts=pair_facts(baseline, followup), followup_turns=turns)
 
 
 def new_session(patient, *, user, taken_on=None, visit=None, hair_state=(), notes="", source="clinic"):

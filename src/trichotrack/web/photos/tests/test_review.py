@@ -142,6 +142,36 @@ class TimelineAndPairsTest(PhotoTestCase):
         assert image.content.startswith(b"\xff\xd8")
         assert AuditEvent.objects.filter(action="photo.pair_created").exists()
 
+    def test_a_follow_up_saved_sideways_is_turned_into_the_baselines_frame_before_registering(self):
+        import datetime as dt
+
+        import numpy as np
+
+        upright = files.shed_image(seed=7, n_hairs=12, shape=(360, 480)).image
+        first = self.add_photo(upright, view=View.VERTEX, taken_on=dt.date(2026, 1, 10))
+        # Saved a quarter turn clockwise, no EXIF: one turn counter-clockwise makes it upright.
+        second = self.add_photo(np.rot90(upright, k=-1), view=View.VERTEX, taken_on=dt.date(2026, 3, 1))
+        assert services.compare_photos(first, second).registration["followup_quarter_turns"] == 0
+        second.orientation_turns = 1  # as "Which way is up?" records it
+        second.save(update_fields=["orientation_turns"])
+        result = services.compare_photos(first, second)
+        assert result.registration["followup_quarter_turns"] == 1
+        assert result.registration["found"]
+        assert abs(result.registration["rotation_deg"]) < 2
+        assert abs(result.registration["scale"] - 1) < 0.02
+
+    def test_upright_turns_come_from_a_person_first_then_a_usable_scalp_measurement(self):
+        photo = self.add_photo(view=View.VERTEX)
+        assert services.upright_turns(photo) == 0  # not measured yet: as stored
+        sizes = {"kind": "scalp", "analysed_width_px": 640, "analysed_height_px": 480, "seconds": 0.1}
+        photo.measurements.create(request_no=1, report={"usable": True, "quarter_turns": 3}, **sizes)
+        assert services.upright_turns(photo) == 3
+        photo.measurements.create(request_no=2, report={"usable": False, "quarter_turns": 1}, **sizes)
+        assert services.upright_turns(photo) == 0  # an unusable measurement's guess is not used
+        photo.orientation_turns = 2
+        assert services.upright_turns(photo) == 2
+        assert services.upright_turns(self.add_photo(view=View.SHED)) == 0
+
     def test_photos_of_different_views_are_not_paired(self):
         a = self.add_photo(view=View.VERTEX)
         b = self.add_photo(view=View.FRONTAL)
