@@ -109,6 +109,14 @@ def build_parser() -> argparse.ArgumentParser:
     stage = commands.add_parser("stage", help="Norwood (men) or Ludwig (women) stage from global photos")
     stage.add_argument("--sex", required=True, choices=("male", "female"))
     stage.add_argument("photos", nargs="+", metavar="VIEW=PHOTO", help="e.g. top=vertex.jpg front=front.jpg")
+    stage.add_argument(
+        "--turns",
+        action="append",
+        default=[],
+        metavar="VIEW=N",
+        help="quarter turns counter-clockwise that make that view's photo upright (0-3), as for measure "
+        "scalp --turns; repeat for more views; default: found from each picture",
+    )
     stage.add_argument("--json", action="store_true", help="print one JSON object instead of a summary")
 
     card = commands.add_parser("card", help="write the printable calibration card")
@@ -412,7 +420,23 @@ def _stage(args) -> int:
         if view in photos:
             raise ValueError(f"view {view!r} given twice")
         photos[view] = Path(path)
-    results = [measure_scalp(read_image(path), view=view) for view, path in photos.items()]
+    turns = {}
+    for item in args.turns:
+        view, sep, value = item.partition("=")
+        if view not in photos:
+            raise ValueError(f"--turns {item!r}: no photo given for view {view!r}")
+        if view in turns:
+            raise ValueError(f"--turns for view {view!r} given twice")
+        try:
+            turns[view] = _quarter_turns(value) if sep else None
+        except argparse.ArgumentTypeError as error:
+            raise ValueError(f"--turns {item!r}: {error}") from None
+        if turns[view] is None:
+            raise ValueError(f"expected --turns VIEW=N, got {item!r}")
+    results = [
+        measure_scalp(read_image(path), view=view, orientation=turns.get(view, "auto"))
+        for view, path in photos.items()
+    ]
     estimate = stage_from_results(results, sex=args.sex)
     report = {
         "scale": estimate.scale,
