@@ -304,17 +304,27 @@ def summarize(index, preds, workdir: Path) -> dict:
     }
 
 
-def breakdown(index, preds, key) -> dict[str, tuple[int, float]]:
+def breakdown(index, preds, key) -> dict[str, tuple]:
+    """Count error per value of `key`: over all photos, and over those the method called countable.
+
+    A photo called not countable still has its count scored in the first columns (the number is shown to
+    the user beside the warning); the last columns say how the counts it stands behind fare.
+    """
     by_name = {row["name"]: row for row in preds["rows"]}
-    groups: dict[str, list[float]] = {}
+    groups: dict[str, list[tuple[float, bool]]] = {}
     for item in index:
         row = by_name.get(item["name"])
         if row is None or item["clumped"]:
             continue
         groups.setdefault(str(item[key]), []).append(
-            abs(row["count"] - item["hair_count"]) / item["hair_count"]
+            (abs(row["count"] - item["hair_count"]) / item["hair_count"], bool(row.get("countable", True)))
         )
-    return {k: (len(v), pct(v, 50), pct(v, 90)) for k, v in sorted(groups.items())}
+    table = {}
+    for k, v in sorted(groups.items()):
+        errors = [e for e, _ in v]
+        kept = [e for e, countable in v if countable]
+        table[k] = (len(v), pct(errors, 50), pct(errors, 90), len(kept), pct(kept, 50), pct(kept, 90))
+    return table
 
 
 def fmt(value, kind="pct"):
@@ -388,10 +398,13 @@ def write_report(path: Path, args, index, results: dict[str, dict], breakdowns, 
         lines += [
             f"## trichotrack count error by {key}",
             "",
-            f"| {key} | photos | median | p90 |",
-            "|---|---|---|---|",
+            f"| {key} | photos | median | p90 | called countable | median, countable | p90, countable |",
+            "|---|---|---|---|---|---|---|",
         ]
-        lines += [f"| {k} | {n} | {fmt(m)} | {fmt(p)} |" for k, (n, m, p) in table.items()]
+        lines += [
+            f"| {k} | {n} | {fmt(m)} | {fmt(p)} | {nc} | {fmt(mc)} | {fmt(pc)} |"
+            for k, (n, m, p, nc, mc, pc) in table.items()
+        ]
         lines.append("")
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(lines) + "\n")

@@ -571,3 +571,54 @@ def test_medians_and_edge_shares_of_many_pieces_are_those_of_each():
         for c0, c1 in [(2, 8), (2, 30), (20, 40), (9, 9.6), (-3, 4)]
     ]
     assert shedding._along_edge(paths, zone) == [True, False, False, True, True]
+
+
+def _wavy(start_rc, length_px, *, angle, amplitude_px, wavelength_px, n=400):
+    t = np.linspace(0, length_px, n)
+    wave = amplitude_px * np.sin(2 * np.pi * t / wavelength_px)
+    return np.stack(
+        [
+            start_rc[0] + t * np.sin(angle) + wave * np.cos(angle),
+            start_rc[1] + t * np.cos(angle) - wave * np.sin(angle),
+        ],
+        axis=1,
+    )
+
+
+def test_a_texture_whose_loops_chain_into_long_winding_pieces_is_not_countable():
+    # Where a towel's loops touch they chain into pieces as long as hairs, more of them than short ones;
+    # they still wind at the scale of the loops, which no hair lying on a surface does.
+    rng = np.random.default_rng(7)
+    chains = [
+        _wavy(
+            rng.uniform((40, 40), (560, 700)),
+            90,
+            angle=rng.uniform(0, np.pi),
+            amplitude_px=6,
+            wavelength_px=15,
+        )
+        for _ in range(60)
+    ]
+    hairs = [segment((100, 30), (140, 770)), segment((500, 60), (420, 740))]
+    image = draw_hairs((600, 800), [*hairs, *chains])
+    result = analyze_shedding(image, mm_per_px=0.08)
+    assert (
+        result.params["n_long_candidates"] >= result.params["n_short_candidates"]
+    )  # (the old rule's blind spot)
+    assert result.params["textured"]
+    assert not result.countable
+    assert any("textured" in p for p in result.problems)
+    # The texture's pieces may be all that was found: the interval reaches down to none.
+    assert result.count_low == 0
+    assert result.count_high >= 2
+
+
+def test_curly_hairs_on_paper_are_not_a_texture():
+    # Wavy hairs (curls of 2.5 mm radius at the crests) are smooth at the scale of a towel's loops.
+    hairs = [_wavy((30 + 45 * k, 40), 700, angle=0.0, amplitude_px=8, wavelength_px=100) for k in range(12)]
+    image = draw_hairs((600, 800), hairs)
+    result = analyze_shedding(image, mm_per_px=0.08)
+    assert not result.params["textured"]
+    assert result.params["n_long_winding"] == 0
+    assert result.countable, result.problems
+    assert result.hair_count == 12

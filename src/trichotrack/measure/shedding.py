@@ -29,8 +29,10 @@ beside a hair. The number of traced centre lines (``len(hairs)``, ``params["n_tr
 differ from `hair_count`. Pieces that are no hair are left out first: short ones that are neither long nor
 visibly thick (lint), short ones curled tighter than a hair lies and small closed rings (water droplets'
 rims), edges (a drain's rim, a sheet's or a stripe's edge: another surface on either side, near the line and
-farther out), and, on a textured surface (a towel), pieces that wind at the scale of its loops. The interval
-widens with the sampling error of the scaled tip count, short pieces and close calls in joining gaps. A
+farther out), and, on a textured surface (a towel: more short pieces than long ones, or many long pieces
+that wind at the scale of its loops), pieces that wind so. The interval widens with the sampling error of
+the scaled tip count, short pieces and close calls in joining gaps; on a textured surface it reaches from
+none (every piece found may be texture) to every line piece found (the texture hides hairs too). A
 photo is not countable (with a plain sentence saying why) when hairs are clumped, the photo is blurred or
 over-exposed, the hairs are too faint to trace (or come out in short pieces), the hair and the surface are
 both light or both dark, many of the hairs are pale on a light surface (grey hair: its white hairs do not
@@ -63,7 +65,7 @@ __all__ = [
 ]
 
 ALGORITHM = "trichotrack.shedding"
-VERSION = "1.3"
+VERSION = "1.4"
 
 #: The wash-test cut-off: hairs shorter than this are "short" (telogen vs broken/vellus).
 SHORT_HAIR_MM = 30.0
@@ -101,6 +103,7 @@ DEFAULTS = {
     "texture_window_mm": 2.0,  # on it, a piece's chord over this stretch ...
     "texture_window_widths": 12.0,  # (without a scale: this many hair widths)
     "texture_min_straightness": 0.96,  # ... is at least this share of the arc (median along it), or it winds
+    "texture_winding_share": 0.25,  # ... and where more than this share of the long pieces wind (and > 20)
     "ring_max_mm": 15.0,  # a piece shorter than this ...
     "ring_min_straightness": 0.9,  # ... winding tighter than this over 1.5 `texture_window_mm` is no hair
     "ring_min_chord_share": 0.75,  # ... or curled so that its ends are closer than this share of its length
@@ -434,14 +437,25 @@ def analyze_shedding(image, *, mm_per_px: float | None = None, ignore_mask=None,
         long_enough.append(resolved or length >= (0.5 * full_px if at_frame else full_px))
     # A textured surface (a towel's loops) breaks into more short line pieces than there are pieces long
     # enough to be hairs; the longer ones it leaves wind at the scale of its loops, where a hair lying on a
-    # surface is smooth. There, pieces that wind are not counted.
-    n_short_pieces_all = len(long_enough) - sum(long_enough)
-    textured = n_short_pieces_all > max(p["texture_min_pieces"], p["texture_piece_ratio"] * sum(long_enough))
+    # surface is smooth. There, pieces that wind are not counted. Where the loops touch, the texture also
+    # chains into long pieces (more long pieces than short ones), but they still wind: many long pieces
+    # that wind, and a good share of them, make a surface textured too (a hair is smooth at the scale of a
+    # towel's loops, however curly: a curl's radius is millimetres).
     wind_px = (
         p["texture_window_mm"] / mm_per_px
         if mm_per_px is not None
         else p["texture_window_widths"] * hair_w * factor
     )
+    straightness = [
+        _straightness(c[0], window_px=wind_px) if keep and not resolved else float("nan")
+        for c, keep, resolved in zip(candidates, long_enough, resolved_all, strict=True)
+    ]
+    judged = np.array([v for v in straightness if np.isfinite(v)])
+    n_long_judged = len(judged)
+    n_long_winding = int((judged < p["texture_min_straightness"]).sum())
+    n_short_pieces_all = len(long_enough) - sum(long_enough)
+    textured = n_short_pieces_all > max(p["texture_min_pieces"], p["texture_piece_ratio"] * sum(long_enough))
+    textured |= n_long_winding > max(p["texture_min_pieces"], p["texture_winding_share"] * n_long_judged)
     hairs = []
     n_fragments = 0
     n_edges = 0
@@ -462,8 +476,8 @@ def analyze_shedding(image, *, mm_per_px: float | None = None, ignore_mask=None,
         at_junction,
         snr,
         smooth,
-    ), width, resolved, keep, shade, side_step in zip(
-        candidates, widths, resolved_all, long_enough, shades_px, steps, strict=True
+    ), width, resolved, keep, shade, side_step, straight in zip(
+        candidates, widths, resolved_all, long_enough, shades_px, steps, straightness, strict=True
     ):
         if not keep:
             n_fragments += 1
@@ -497,11 +511,7 @@ def analyze_shedding(image, *, mm_per_px: float | None = None, ignore_mask=None,
             # A small tight ring is the rim of a water droplet or a speck, not a hair that closes on itself.
             n_fragments += 1
             continue
-        if (
-            textured
-            and not resolved
-            and _straightness(full, window_px=wind_px) < p["texture_min_straightness"]
-        ):
+        if textured and not resolved and straight < p["texture_min_straightness"]:
             n_fragments += 1
             n_texture += 1
             continue
@@ -593,8 +603,9 @@ def analyze_shedding(image, *, mm_per_px: float | None = None, ignore_mask=None,
     if hairs and textured:
         # Winding pieces are left out, but the texture also breaks the hairs themselves into pieces.
         problems.append(
-            "The surface's texture breaks the hairs up so that they cannot be counted reliably; lay them on"
-            " the card or on plain paper."
+            "The surface is textured (a towel's loops, a rough paper): its pattern passes for hairs and"
+            " breaks real ones up, so the count may be far off either way; lay the hairs on the card or on"
+            " plain paper."
         )
 
     # --- the count, from hair tips: every hair has two (a loop none). Only tips lying clear of every other
@@ -672,6 +683,11 @@ def analyze_shedding(image, *, mm_per_px: float | None = None, ignore_mask=None,
         # hairs in ways the tracing cannot measure: the interval says so.
         count_low = min(count_low, math.floor(p["uncountable_low"] * estimate))
         count_high = max(count_high, math.ceil(p["uncountable_high"] * estimate + 10))
+    if hairs and textured:
+        # The texture's own pieces may be all that was found (none of them a hair), and it hides hairs as
+        # well: the interval reaches down to none and up to every line piece found, short ones too.
+        count_low = 0
+        count_high = max(count_high, len(candidates))
     params = {
         **p,
         "working_factor": factor,
@@ -689,6 +705,10 @@ def analyze_shedding(image, *, mm_per_px: float | None = None, ignore_mask=None,
         "n_edges": n_edges,
         "textured": bool(textured),
         "n_texture_pieces": n_texture,
+        "n_short_candidates": int(n_short_pieces_all),
+        "n_long_candidates": int(sum(long_enough)),
+        "n_long_judged": n_long_judged,
+        "n_long_winding": n_long_winding,
         "n_open_ends": n_open_ends,
         "n_junction_ends": n_junction_ends,
         "n_clear_ends": n_clear_ends,
