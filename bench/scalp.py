@@ -141,8 +141,14 @@ def fit_curves(rows: list[dict], keys: list[str], *, max_steepness: float = 6.0)
 _TOP, _BACK = "top.scalp_visible_fraction", "back.scalp_visible_fraction"
 _FRONT, _FRONT_FRACTION = "front.recession_index", "front.scalp_visible_fraction"
 _SIDES = ("left.scalp_visible_fraction", "right.scalp_visible_fraction")
+#: Radii of the top view's disc (fractions of the head's smaller half-axis) measured besides the default
+#: for the staging variants: 0.6 was the default up to scalp 0.4, 0.7 is it since 0.5.
+TOP_DISCS = (0.6, 0.7, 0.85, 1.0)
 STAGING_VARIANTS = {
     "top + front + back (the model's form)": ((_TOP, _FRONT, _BACK), 6.0, None, "median"),
+    "top disc 0.6 (scalp 0.4) + front + back": (("top.disc_0.6", _FRONT, _BACK), 6.0, None, "median"),
+    "top disc 0.85 + front + back": (("top.disc_0.85", _FRONT, _BACK), 6.0, None, "median"),
+    "top disc 1.0 + front + back": (("top.disc_1", _FRONT, _BACK), 6.0, None, "median"),
     "same, Student-t misfit (4 df)": ((_TOP, _FRONT, _BACK), 6.0, 4, "median"),
     "top + back": ((_TOP, _BACK), 6.0, None, "median"),
     "top + front recession + front fraction + back": (
@@ -262,6 +268,14 @@ def measure_photos(data: Path, labels: list[dict], *, cache: Path | None = None)
         view = VIEWS[row["view"]]
         started = time.perf_counter()
         result = measure_scalp(image, view=view)
+        seconds = time.perf_counter() - started
+        measurements = view_measurements(result)
+        if view == "top" and result.usable:
+            for radius in TOP_DISCS:
+                other = measure_scalp(
+                    image, view="top", orientation=result.quarter_turns, top_roi_radius_fraction=radius
+                )
+                measurements[f"top.disc_{radius:g}"] = other.scalp_visible_fraction
         photos.append(
             {
                 "subject": row["subject"],
@@ -270,8 +284,8 @@ def measure_photos(data: Path, labels: list[dict], *, cache: Path | None = None)
                 "usable": result.usable,
                 "problems": list(result.problems),
                 "raw_fraction": result.scalp_visible_fraction,
-                "measurements": view_measurements(result),
-                "seconds": time.perf_counter() - started,
+                "measurements": measurements,
+                "seconds": seconds,
             }
         )
     if cache is not None:
@@ -557,12 +571,12 @@ def main(argv=None) -> int:
         return f"{np.nanmedian(values):.{digits}f} / {rms(values):.{digits}f}"
 
     acc = {
-        "trichotrack 0.2, stated curves (top + front + back), in-sample": accuracy(model, truth),
-        "trichotrack 0.2, stated curves (top only), in-sample": accuracy(model_top, truth),
-        "**trichotrack 0.2, curve form refitted leave-one-subject-out (top + front + back)**": accuracy(
+        "staging 0.3, stated curves (top + front + back), in-sample": accuracy(model, truth),
+        "staging 0.3, stated curves (top only), in-sample": accuracy(model_top, truth),
+        "**staging 0.3, curve form refitted leave-one-subject-out (top + front + back)**": accuracy(
             cv_ours, truth
         ),
-        "trichotrack 0.1 templates (scale drawings, verbal definitions), same measurements": accuracy(
+        "staging 0.1 templates (scale drawings, verbal definitions), same measurements": accuracy(
             model_0_1, truth
         ),
         "crude centre skin fraction, curve form refitted leave-one-subject-out": accuracy(cv_crude, truth),

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from trichotrack.measure.scalp import DEFAULTS as SCALP_DEFAULTS
 from trichotrack.measure.scalp import measure_scalp
 from trichotrack.measure.staging import (
     LUDWIG_TEMPLATES,
@@ -70,7 +71,10 @@ def test_ludwig_templates_are_synthetic_crowns_measured_exactly():
         for seed in range(2):
             render = render_head(seed, ludwig_grade=grade)
             roi = top_roi_mask(
-                render.image.shape[:2], center_rc=render.head_center_rc, semi_axes_px=render.head_semi_axes_px
+                render.image.shape[:2],
+                center_rc=render.head_center_rc,
+                semi_axes_px=render.head_semi_axes_px,
+                radius_fraction=SCALP_DEFAULTS["top_roi_radius_fraction"],
             )
             exact.append(render.visible_fraction(roi))
         assert np.mean(exact) == pytest.approx(mean, abs=0.05), (grade, ludwig_crown_density(grade))

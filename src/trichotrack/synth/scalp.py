@@ -171,7 +171,9 @@ def ludwig_crown_density(grade: int) -> float:
 
 
 def top_roi_mask(shape, *, center_rc, semi_axes_px, radius_fraction: float = 0.6) -> np.ndarray:
-    """The top view's region of interest as `trichotrack.measure.scalp` defines it: a central disc."""
+    """The top view's region of interest: a central disc of `radius_fraction` of the smaller half-axis
+    (0.6 as `trichotrack.measure.scalp` defined it up to 0.4; since 0.5 it uses 0.7, its
+    ``DEFAULTS["top_roi_radius_fraction"]``)."""
     rows, cols = shape
     rr, cc = np.ogrid[0:rows, 0:cols]
     radius = radius_fraction * min(semi_axes_px)
