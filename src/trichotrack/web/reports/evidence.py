@@ -56,7 +56,7 @@ GLOBAL_KIND_PREFIXES = ("scalp_visible_pct_", "hairline_recession_index", "part_
 
 def _test_retest_sds() -> dict[str, float]:
     """{kind: SD of one measurement when the same head is photographed again}: the photos app's SDs (from
-    bench/results/scalp.md, RMS over 42 heads: vertex 0.049, frontal 0.055, recession index 0.083), the
+    bench/results/scalp.md, RMS over 42 heads: vertex 0.047, frontal 0.055, recession index 0.083), the
     fractions in percent like the measurements. The part width has no benchmarked SD yet."""
     from trichotrack.web.photos import models as photo_models
 

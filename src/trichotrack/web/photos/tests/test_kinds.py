@@ -123,7 +123,9 @@ class GlobalViewTest(PhotoTestCase):
         status = self.client.get(reverse("photos:status", args=[photo.pk])).json()
         assert status["kind"] == "scalp" and status["hair_count"] is None
         assert status["scalp_visible_fraction"] == m.scalp_visible_fraction
-        assert status["summary"].startswith(f"visible scalp {m.scalp_visible_fraction:.0%} ± 10%")
+        assert status["summary"].startswith(
+            f"visible scalp {m.scalp_visible_fraction:.0%} ± {1.96 * SCALP_FRACTION_SD:.0%}"
+        )
         page = self.client.get(photo.get_absolute_url()).content.decode()
         assert f"± 1.96 × SD {SCALP_FRACTION_SD}" in page
         assert "Overlay: visible scalp tinted" in page
@@ -346,7 +348,7 @@ class PairChangeTest(PhotoTestCase):
         beyond = services.scalp_change(0.40, 0.20)
         assert beyond["beyond_error"]
         assert beyond["sentence"].startswith(
-            "Less scalp visible: −20 percentage points (95 % interval −34 to −6 percentage points)"
+            "Less scalp visible: −20 percentage points (95 % interval −33 to −7 percentage points)"
         )
         assert "says nothing yet about the cause" in beyond["sentence"]
         assert services.scalp_change(0.2, 0.5)["sentence"].startswith("More scalp visible: +30")

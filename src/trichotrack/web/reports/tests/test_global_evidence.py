@@ -25,7 +25,7 @@ from .helpers import EvidenceTestCase
 from .test_pdf_reports import pdf_text
 
 START = dt.date(2026, 1, 5)
-VERTEX_SD = 100 * SCALP_FRACTION_SD_BY_VIEW[View.VERTEX]  # 4.9 percentage points (bench/results/scalp.md)
+VERTEX_SD = 100 * SCALP_FRACTION_SD_BY_VIEW[View.VERTEX]  # 4.7 percentage points (bench/results/scalp.md)
 
 
 class GlobalEvidenceTest(EvidenceTestCase):
@@ -66,7 +66,7 @@ class GlobalEvidenceTest(EvidenceTestCase):
         }  # fmt: skip
         vertex = next(a for a in analyses if a.kind == "scalp_visible_pct_vertex")
         assert vertex.unit == "% of the region" and vertex.baseline.value == 41.0
-        # the re-photography SD (4.9 percentage points) is larger than the two baseline days' SD (1.41)
+        # the re-photography SD (4.7 percentage points) is larger than the two baseline days' SD (1.41)
         assert vertex.error.source == "test_retest_sd" and vertex.error.sem == pytest.approx(VERTEX_SD)
         early, late = vertex.followups
         assert early.verdict == "no_change_beyond_error" and late.verdict == "increase_beyond_error"
