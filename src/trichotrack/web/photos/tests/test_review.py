@@ -165,9 +165,7 @@ class TimelineAndPairsTest(PhotoTestCase):
             {"baseline": first.pk, "followup": second.pk},
         )
         page = self.client.get(Pair.objects.get().get_absolute_url()).content.decode()
-        assert (
-            "after turning the follow-up 90° counter-clockwise into the baseline's orientation" in page
-        )
+        assert "after turning the follow-up 90° counter-clockwise into the baseline's orientation" in page
 
     def test_upright_turns_come_from_a_person_first_then_a_usable_scalp_measurement(self):
         photo = self.add_photo(view=View.VERTEX)
