@@ -150,6 +150,12 @@ def test_stage_bad_turns_exit_2(photos, capsys, turns, message):
     assert message in capsys.readouterr().err
 
 
+def test_stage_turns_for_a_view_twice_exit_2(photos, capsys):
+    argv = ["stage", "--sex", "male", f"top={photos['top']}", "--turns", "top=0", "--turns", "top=1"]
+    assert main(argv) == 2
+    assert "given twice" in capsys.readouterr().err
+
+
 def test_turns_0_measures_an_uncertain_photo_as_given(photos, capsys):
     assert main(["measure", "scalp", str(photos["round"]), "--view", "back", "--turns", "0", "--json"]) == 0
     report = json.loads(capsys.readouterr().out)

@@ -423,16 +423,16 @@ def _stage(args) -> int:
     turns = {}
     for item in args.turns:
         view, sep, value = item.partition("=")
+        if not sep:
+            raise ValueError(f"expected --turns VIEW=N, got {item!r}")
         if view not in photos:
             raise ValueError(f"--turns {item!r}: no photo given for view {view!r}")
         if view in turns:
             raise ValueError(f"--turns for view {view!r} given twice")
         try:
-            turns[view] = _quarter_turns(value) if sep else None
+            turns[view] = _quarter_turns(value)
         except argparse.ArgumentTypeError as error:
             raise ValueError(f"--turns {item!r}: {error}") from None
-        if turns[view] is None:
-            raise ValueError(f"expected --turns VIEW=N, got {item!r}")
     results = [
         measure_scalp(read_image(path), view=view, orientation=turns.get(view, "auto"))
         for view, path in photos.items()
