@@ -492,8 +492,9 @@ def compare_pair(baseline: bytes, followup: bytes, *, facts: dict, followup_turn
     """Register the follow-up onto the baseline and judge the pair. `facts`: views, tags and dates.
     `followup_turns`: quarter turns counter-clockwise that bring the follow-up into the baseline's frame."""
     base_image, follow_image = read_image(baseline), read_image(followup)
-    if followup_turns % 4:
-        follow_image = np.ascontiguousarray(np.rot90(follow_image, k=followup_turns % 4))
+    followup_turns %= 4
+    if followup_turns:
+        follow_image = np.ascontiguousarray(np.rot90(follow_image, k=followup_turns))
     registration = compare.register(base_image, follow_image)
     registered = None
     if registration.found:
@@ -512,7 +513,7 @@ def compare_pair(baseline: bytes, followup: bytes, *, facts: dict, followup_turn
         "inliers": registration.inliers,
         "scale": round(registration.scale, 3),
         "rotation_deg": round(registration.rotation_deg, 1),
-        "followup_quarter_turns": followup_turns % 4,
+        "followup_quarter_turns": followup_turns,
         "algorithm": compare.ALGORITHM,
         "version": compare.VERSION,
         "params": registration.params,
