@@ -73,6 +73,20 @@ def test_measure_without_scale_says_so(capsys, photo_jpeg):
     assert any("card" in p.lower() for p in report["problems"])
 
 
+def test_summary_of_an_uncountable_photo_leaves_out_the_short_share(capsys, tmp_path, photo):
+    # The same hairs, heavily blurred: traced, measured, but not countable, so no share of short hairs.
+    blurred = np.asarray(Image.fromarray(photo.image).resize((300, 225)).resize((1200, 900)))
+    path = tmp_path / "blurred.png"
+    Image.fromarray(blurred).save(path)
+    code, out, _ = _run(capsys, ["measure", "shedding", path, "--json", "--mm-per-px", photo.mm_per_px])
+    report = json.loads(out)
+    assert code == 1 and not report["countable"]
+    assert report["short_hair_fraction"] is None
+    code, out, err = _run(capsys, ["measure", "shedding", path, "--mm-per-px", photo.mm_per_px])
+    assert code == 1 and err == ""
+    assert "not countable" in out and "shorter than 30 mm" not in out
+
+
 def test_measure_summary_is_short_and_human(capsys, photo, photo_jpeg):
     _code, out, _ = _run(capsys, ["measure", "shedding", photo_jpeg, "--mm-per-px", photo.mm_per_px])
     assert "hairs" in out and "{" not in out

@@ -259,8 +259,10 @@ def _summary(report: dict, photo: Path) -> str:
     lengths = sorted(h["length_mm"] for h in report["hairs"] if h["length_mm"] is not None)
     if lengths:
         median = lengths[len(lengths) // 2]
+        short = report["short_hair_fraction"]
         lines.append(
-            f"  median length {median:.0f} mm; shorter than 30 mm: {report['short_hair_fraction']:.0%}"
+            f"  median length {median:.0f} mm"
+            + ("" if short is None else f"; shorter than 30 mm: {short:.0%}")
         )
     scale = report["scale_source"]
     if report["mm_per_px"] is not None:

@@ -347,6 +347,8 @@ def test_a_generated_clump_is_not_countable():
     assert not result.countable
     assert any("clumped" in p for p in result.problems)
     assert result.count_high >= photo.hair_count
+    # The share of short hairs rests on the count: not given when the count cannot be trusted.
+    assert result.short_hair_fraction is None
 
 
 def _scan(name):
@@ -622,3 +624,32 @@ def test_curly_hairs_on_paper_are_not_a_texture():
     assert result.params["n_long_winding"] == 0
     assert result.countable, result.problems
     assert result.hair_count == 12
+
+
+@pytest.mark.parametrize(
+    ("seed", "n_hairs", "says"),
+    [
+        (4, 25, "curl or cross"),  # strong black curls, broken where they cross: not faint
+        (1, 40, "barely stand out"),  # weaker lines in as many pieces: faint
+    ],
+)
+def test_hairs_in_short_pieces_say_why(seed, n_hairs, says):
+    synth = pytest.importorskip("trichotrack.synth.shedding")
+    photo = synth.shed_photo(
+        seed,
+        shape=(1200, 1600),
+        n_hairs=n_hairs,
+        background="white_paper",
+        hair_colour="black",
+        curl="curly",
+        blur_px=0,
+        motion_blur_px=0,
+        exposure=1.0,
+        clump=False,
+    )
+    result = analyze_shedding(photo.image, mm_per_px=photo.mm_per_px)
+    assert not result.countable
+    assert [p for p in result.problems if says in p], result.problems
+    other = "barely stand out" if says == "curl or cross" else "curl or cross"
+    assert not [p for p in result.problems if other in p]
+    assert result.count_low <= photo.hair_count <= result.count_high

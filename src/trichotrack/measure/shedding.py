@@ -34,7 +34,8 @@ that wind at the scale of its loops), pieces that wind so. The interval widens w
 the scaled tip count, short pieces and close calls in joining gaps; on a textured surface it reaches from
 none (every piece found may be texture) to every line piece found (the texture hides hairs too). A
 photo is not countable (with a plain sentence saying why) when hairs are clumped, the photo is blurred or
-over-exposed, the hairs are too faint to trace (or come out in short pieces), the hair and the surface are
+over-exposed, the hairs are too faint to trace (or, faint or not, come out in short pieces: strong ones
+where curls and tangles cross), the hair and the surface are
 both light or both dark, many of the hairs are pale on a light surface (grey hair: its white hairs do not
 show), the surface's texture breaks the hairs up, the hairs lie so close together that
 most tips are beside another hair, or no hairs were found; its interval is then wide.
@@ -65,7 +66,7 @@ __all__ = [
 ]
 
 ALGORITHM = "trichotrack.shedding"
-VERSION = "1.4"
+VERSION = "1.5"
 
 #: The wash-test cut-off: hairs shorter than this are "short" (telogen vs broken/vellus).
 SHORT_HAIR_MM = 30.0
@@ -128,6 +129,7 @@ DEFAULTS = {
     "blur_edge_share": 0.5,  # ... or, without one, this share of the hair's width (not a wide hair)
     "overexposed_fraction": 0.02,
     "min_line_snr": 8.5,  # median line evidence along the hairs (over its noise level) below this: faint
+    "strong_line_snr": 17.0,  # ... above this, hairs in many short pieces are not faint but tangled
     "light_surface_lum": 190,  # light hair on a surface at least this bright (0-255) is not countable
     "dark_surface_lum": 70,  # dark hair on a surface at most this bright is not countable
     "pale_quantile": 0.25,  # when this share of the hair length (dark lines on a light surface) ...
@@ -187,8 +189,8 @@ class SheddingResult:
         One plain sentence each.
     mm_per_px : float or None
     short_hair_fraction : float or None
-        Share of hairs shorter than 30 mm (whole short hairs over the count); None without a scale or
-        without hairs.
+        Share of hairs shorter than 30 mm (whole short hairs over the count); None without a scale,
+        without hairs, or when the photo is not countable.
     crossings_rc : (C, 2) ndarray of float
     excluded_mask : (M, N) ndarray of bool
         Regions not analysed: clumps, the caller's ignore mask, over-exposed areas.
@@ -556,11 +558,17 @@ def analyze_shedding(image, *, mm_per_px: float | None = None, ignore_mask=None,
         for h, resolved in zip(hairs, resolved_flags, strict=True)
         if h.length_px < short_px and not resolved
     )
-    faint = bool(hairs) and (
-        line_snr < p["min_line_snr"]
-        or n_short_pieces > p["max_short_share"] * (n_open_ends / 2 + n_closed) + 2
-    )
-    if faint:
+    broken_up = n_short_pieces > p["max_short_share"] * (n_open_ends / 2 + n_closed) + 2
+    faint = bool(hairs) and (line_snr < p["min_line_snr"] or broken_up)
+    # Strong hairs in many short pieces are not faint: curls and tangles broken where they cross, which the
+    # count from clear tips does not hold up against either; the photo is not countable for that reason.
+    crossed = faint and line_snr >= p["strong_line_snr"]
+    if crossed:
+        problems.append(
+            "Many hairs come out in short pieces where they curl or cross one another, so the count is"
+            " uncertain; spread them out so that fewer cross."
+        )
+    elif faint:
         problems.append(
             "The hairs barely stand out from the background, so some are missed or broken up; photograph dark"
             " hair on white paper and light hair on dark paper, in good light."
@@ -647,14 +655,6 @@ def analyze_shedding(image, *, mm_per_px: float | None = None, ignore_mask=None,
     count_low = min(count_low, count)
     count_high = max(count_high, count)
 
-    short_fraction = None
-    if mm_per_px is not None and count:
-        # Short hairs cross few others and come out whole: count whole short pieces against all hairs.
-        whole_short = sum(
-            1 for h, ends in zip(hairs, hair_ends, strict=True) if ends == 2 and h.length_mm < SHORT_HAIR_MM
-        )
-        short_fraction = float(min(1.0, whole_short / max(count, 1)))
-
     crossings_rc = (traced.crossings_rc + 0.5) * factor - 0.5
     # Only crossings on hairs that were kept (not those of an edge, a droplet's rim or lint).
     crossings_rc = crossings_rc[
@@ -678,6 +678,15 @@ def analyze_shedding(image, *, mm_per_px: float | None = None, ignore_mask=None,
         and not tangled
         and not textured
     )
+    short_fraction = None
+    if mm_per_px is not None and countable:
+        # Short hairs cross few others and come out whole: count whole short pieces against all hairs. (On a
+        # photo that is not countable neither is trustworthy: a towel's loops come out as short pieces, a
+        # blurred hair as broken ones.)
+        whole_short = sum(
+            1 for h, ends in zip(hairs, hair_ends, strict=True) if ends == 2 and h.length_mm < SHORT_HAIR_MM
+        )
+        short_fraction = float(min(1.0, whole_short / max(count, 1)))
     if hairs and not countable:
         # What made the photo uncountable (blur, glare, faint hairs, a clump, a tangle) hides or breaks up
         # hairs in ways the tracing cannot measure: the interval says so.
