@@ -13,7 +13,7 @@ from trichotrack.web.clinics.access import clinic_view, clinician_view, staff_vi
 from trichotrack.web.clinics.deidentify import day_offset_label, first_treatment_on
 from trichotrack.web.patients.access import get_patient_for_user
 
-from . import charts, services
+from . import analysis, charts, services
 from .forms import CorrectionForm, OrientationForm, PairForm, SessionForm, UploadForm
 from .models import (
     CARD_REMINDER,
@@ -71,6 +71,26 @@ def stream(name: str, content_type: str, *, download_name: str | None = None) ->
             response = HttpResponse(f.read(), content_type=content_type)
     response["Cache-Control"] = "private, max-age=3600"
     response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+def preview(request, name: str, turns: int) -> HttpResponse:
+    """A stored JPEG made small and upright for a page (`analysis.preview_jpeg`).
+
+    Which way is up can change (a person answers "Which way is up?"), so the browser revalidates every
+    time; the tag names the file and the turns, and an unchanged preview costs no decoding.
+    """
+    if not name or not default_storage.exists(name):
+        raise Http404("No such file.")
+    etag = f'"{name.rsplit("/", 1)[-1]}-{turns % 4}"'
+    if request is not None and request.headers.get("If-None-Match") == etag:
+        response = HttpResponse(status=304)
+    else:
+        with default_storage.open(name, "rb") as f:
+            response = HttpResponse(analysis.preview_jpeg(f.read(), turns=turns), content_type="image/jpeg")
+        response["X-Content-Type-Options"] = "nosniff"
+    response["ETag"] = etag
+    response["Cache-Control"] = "private, no-cache"
     return response
 
 
@@ -356,13 +376,16 @@ def photo_status(request, pk):
 
 @clinic_view()
 def photo_image(request, pk, variant):
-    return image_response(_photo_for_user(request, pk), variant)
+    return image_response(_photo_for_user(request, pk), variant, request)
 
 
-def image_response(photo, variant: str) -> HttpResponse:
-    """The derived (metadata-free) copy or the current overlay of a photo the caller may see."""
+def image_response(photo, variant: str, request=None) -> HttpResponse:
+    """The derived (metadata-free) copy, its upright preview, or the current overlay of a photo the caller
+    may see."""
     if variant == "derived":
         return stream(photo.derived.name, "image/jpeg")
+    if variant == "preview":
+        return preview(request, photo.derived.name, services.upright_turns(photo))
     if variant == "overlay":
         m = photo.current_measurement()
         name = m.overlay.name if m else ""
@@ -509,4 +532,5 @@ def pair_image(request, pk):
     pair = _pair_for_user(request, pk)
     if not pair.registered:
         raise Http404("This pair could not be aligned.")
-    return stream(pair.registered.name, "image/jpeg")
+    # (Registered in the baseline's frame: turned upright as the baseline is, to lie over its preview.)
+    return preview(request, pair.registered.name, services.upright_turns(pair.baseline))

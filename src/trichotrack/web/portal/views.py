@@ -138,7 +138,7 @@ def photo_status(request, pk):
 
 @patient_view
 def photo_image(request, pk, variant):
-    return image_response(_own_photo(request, pk), variant)
+    return image_response(_own_photo(request, pk), variant, request)
 
 
 @patient_view

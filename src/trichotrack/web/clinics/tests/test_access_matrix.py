@@ -136,6 +136,7 @@ class AccessMatrixTest(BaseTestCase):
             ("read", reverse("photos:detail", args=[photo])),
             ("read", reverse("photos:status", args=[photo])),
             ("read", reverse("photos:image", args=[photo, "derived"])),
+            ("read", reverse("photos:image", args=[photo, "preview"])),
             ("read", reverse("photos:image", args=[photo, "overlay"])),
             ("write", reverse("photos:original", args=[photo])),
             ("read", reverse("photos:pair", args=[pair])),
@@ -157,6 +158,7 @@ class AccessMatrixTest(BaseTestCase):
             reverse("portal:photo", args=[photo]),
             reverse("portal:status", args=[photo]),
             reverse("portal:image", args=[photo, "derived"]),
+            reverse("portal:image", args=[photo, "preview"]),
             reverse("portal:image", args=[photo, "overlay"]),
         ]
 

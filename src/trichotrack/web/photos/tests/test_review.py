@@ -167,6 +167,52 @@ class TimelineAndPairsTest(PhotoTestCase):
         page = self.client.get(Pair.objects.get().get_absolute_url()).content.decode()
         assert "after turning the follow-up 90° counter-clockwise into the baseline's orientation" in page
 
+    def test_the_pair_page_shows_both_photos_upright_and_small(self):
+        import datetime as dt
+        import io
+
+        import numpy as np
+        from PIL import Image
+
+        upright = files.shed_image(seed=7, n_hairs=12, shape=(360, 480)).image
+        first = self.add_photo(upright, view=View.VERTEX, taken_on=dt.date(2026, 1, 10))
+        second = self.add_photo(np.rot90(upright, k=-1), view=View.VERTEX, taken_on=dt.date(2026, 3, 1))
+        second.orientation_turns = 1
+        second.save(update_fields=["orientation_turns"])
+        self.login(self.alice)
+        self.client.post(
+            reverse("photos:pair_create", args=[self.patient.pk]),
+            {"baseline": first.pk, "followup": second.pk},
+        )
+        page = self.client.get(Pair.objects.get().get_absolute_url()).content.decode()
+        preview = reverse("photos:image", args=[second.pk, "preview"])
+        assert preview in page and reverse("photos:image", args=[second.pk, "derived"]) not in page
+        # Stored as a portrait (480 x 360 turned), shown as the landscape it was taken as.
+        response = self.client.get(preview)
+        shown = np.asarray(Image.open(io.BytesIO(response.content)).convert("L"), float)
+        assert shown.shape == (360, 480)
+        expected = np.asarray(Image.fromarray(upright).convert("L"), float)
+        assert np.abs(shown - expected).mean() < 8  # the same picture, JPEG apart
+        # Unchanged since: the browser's copy stands, nothing is decoded again.
+        again = self.client.get(preview, headers={"If-None-Match": response["ETag"]})
+        assert again.status_code == 304
+        second.orientation_turns = 0  # someone says it was upright after all: a new picture
+        second.save(update_fields=["orientation_turns"])
+        changed = self.client.get(preview, headers={"If-None-Match": response["ETag"]})
+        assert changed.status_code == 200 and changed["ETag"] != response["ETag"]
+
+    def test_a_large_photo_is_previewed_small(self):
+        import io
+
+        import numpy as np
+        from PIL import Image
+
+        big = np.full((3000, 4000, 3), 200, np.uint8)
+        photo = self.add_photo(big, view=View.SHED)
+        self.login(self.alice)
+        response = self.client.get(reverse("photos:image", args=[photo.pk, "preview"]))
+        assert max(Image.open(io.BytesIO(response.content)).size) == 1600
+
     def test_upright_turns_come_from_a_person_first_then_a_usable_scalp_measurement(self):
         photo = self.add_photo(view=View.VERTEX)
         assert services.upright_turns(photo) == 0  # not measured yet: as stored
