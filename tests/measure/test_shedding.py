@@ -419,6 +419,29 @@ def test_small_rings_are_droplets_not_hairs():
     assert len(result.hairs) == 1
 
 
+def test_a_droplet_rim_left_open_is_no_hair():
+    # A droplet's rim 16 mm round (longer than `ring_max_mm`) with a gap where the rim fades: its ends meet,
+    # so it is judged as the small ring it is, not as an open hair with two tips.
+    rings = [
+        _ring((90 + 150 * (k % 2), 90 + 160 * (k // 2)), 2.6 / 0.08, n=200, start=0.2, stop=2 * np.pi - 0.2)
+        for k in range(4)
+    ]
+    image = draw_hairs((420, 520), [segment((380, 30), (390, 490)), *rings])
+    result = analyze_shedding(image, mm_per_px=0.08)
+    assert result.hair_count == 1
+    assert len(result.hairs) == 1
+    # (Judged as open pieces, each rim would count as a hair.)
+    assert analyze_shedding(image, mm_per_px=0.08, loop_gap_share=0.0).hair_count == 5
+
+
+def test_a_long_hair_curled_round_until_its_tips_nearly_meet_is_a_hair():
+    hair = _ring((200, 250), 12.0 / 0.08, n=1500, start=0.05, stop=2 * np.pi - 0.05)  # 75 mm round
+    result = analyze_shedding(draw_hairs((400, 500), [hair]), mm_per_px=0.08)
+    assert result.hair_count == 1
+    assert len(result.hairs) == 1
+    assert result.hairs[0].length_mm == pytest.approx(arc_length(hair) * 0.08, rel=0.05)
+
+
 def test_a_textured_surface_that_breaks_into_winding_pieces_is_not_countable():
     # A towel's loops: many short winding arcs, and longer ones that wind at the scale of the loops.
     rng = np.random.default_rng(5)
@@ -465,6 +488,19 @@ def test_tips_beside_another_hair_are_not_trusted_but_scaled():
     # the surface within 6 px of a hair: roughly 13 px wide bands along 260 + 120 + 126 + 126 px of hair
     assert 0.1 < cover_all < 0.16
     assert cover == pytest.approx(cover_all)  # (every pixel is within reach of a hair)
+
+
+def test_two_pieces_that_meet_end_to_end_are_one_hair_not_hidden_tips():
+    # Five lone hairs and one hair broken at a sharp bend into two pieces whose ends meet: in a sparse photo
+    # the ends beside another hair are scaled up as tips the other hair hides, but ends that meet end to
+    # end are one hair's break, not two tips.
+    hairs = [segment((40 + 60 * k, 40), (50 + 60 * k, 380)) for k in range(5)]
+    hairs += [segment((60, 450), (200, 450)), segment((205, 455), (205, 590))]
+    result = analyze_shedding(draw_hairs((360, 640), hairs), mm_per_px=0.08)
+    assert len(result.hairs) == 7
+    assert result.params["n_meeting_ends"] == 2
+    assert result.hair_count == 6  # (7 when the two ends were taken for hidden tips)
+    assert result.count_high >= 7
 
 
 def test_the_share_beside_a_hair_is_measured_where_the_hairs_lie():

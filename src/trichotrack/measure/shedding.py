@@ -19,26 +19,27 @@ Method, in order:
    smoothed centre lines in full-size pixels, widths from each hair's mean cross-profile in the full-size
    photo.
 
-The count is taken from the hair tips: every hair has two (a loop none). Only tips clear of every other
-hair are trusted: a faint hair broken where it crosses a strong one, or a piece the tracing could not follow
+The count is taken from the hair tips: every hair has two (a loop none). Only tips clear of every other hair
+are trusted: a faint hair broken where it crosses a strong one, or a piece the tracing could not follow
 through a crossing, leaves its ends beside another hair, and so do real tips that happen to lie there. Real
-tips lie beside another hair as often as any point of the surface where hairs lie does, so the clear tips
-are scaled up by the share of that surface clear of hairs, measured on the photo within a few millimetres of
-the hairs (the bare rest of a sheet says nothing of where tips lie), and by no more than the ends that do lie
-beside a hair. The number of traced centre lines (``len(hairs)``, ``params["n_traced"]``) can therefore
-differ from `hair_count`. Pieces that are no hair are left out first: short ones that are neither long nor
-visibly thick (lint), short ones curled tighter than a hair lies and small closed rings (water droplets'
-rims), edges (a drain's rim, a sheet's or a stripe's edge: another surface on either side, near the line and
-farther out), and, on a textured surface (a towel: more short pieces than long ones, or many long pieces
-that wind at the scale of its loops), pieces that wind so. The interval widens with the sampling error of
-the scaled tip count, short pieces and close calls in joining gaps; on a textured surface it reaches from
-none (every piece found may be texture) to every line piece found (the texture hides hairs too). A
-photo is not countable (with a plain sentence saying why) when hairs are clumped, the photo is blurred or
+tips lie beside another hair as often as any point of the surface where hairs lie does, so the clear tips are
+scaled up by the share of that surface clear of hairs, measured on the photo within a few millimetres of the
+hairs (the bare rest of a sheet says nothing of where tips lie), and by no more than the ends that do lie
+beside a hair, less those that meet another piece's end (one hair broken, not two tips). The number of traced
+centre lines (``len(hairs)``, ``params["n_traced"]``) can therefore differ from `hair_count`. Pieces that are
+no hair are left out first: short ones that are neither long nor visibly thick (lint), short ones curled
+tighter than a hair lies and small closed rings (water droplets' rims, also where the skeleton leaves a rim
+open but its ends meet), edges (a drain's rim, a sheet's or a stripe's edge: another surface on either side,
+near the line and farther out), and, on a textured surface (a towel: more short pieces than long ones, or many
+long pieces that wind at the scale of its loops), pieces that wind so. The interval widens with the sampling
+error of the scaled tip count, short pieces and close calls in joining gaps; on a textured surface it reaches
+from none (every piece found may be texture) to every line piece found (the texture hides hairs too). A photo
+is not countable (with a plain sentence saying why) when hairs are clumped, the photo is blurred or
 over-exposed, the hairs are too faint to trace (or, faint or not, come out in short pieces: strong ones
 where curls and tangles cross), the hair and the surface are
 both light or both dark, many of the hairs are pale on a light surface (grey hair: its white hairs do not
-show), the surface's texture breaks the hairs up, the hairs lie so close together that
-most tips are beside another hair, or no hairs were found; its interval is then wide.
+show), the surface's texture breaks the hairs up, the hairs lie so close together that most tips are beside
+another hair, or no hairs were found; its interval is then wide.
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 from scipy import ndimage as ndi
+from scipy.spatial import cKDTree
 from skimage.morphology import skeletonize
 
 from trichotrack.measure import quality, ridge, trace
@@ -110,6 +112,8 @@ DEFAULTS = {
     "ring_min_chord_share": 0.75,  # ... or curled so that its ends are closer than this share of its length
     "min_loop_lengths": 6.0,  # a closed piece is a hair only when this many times `min_length_mm` long ...
     "min_loop_straightness": 0.9,  # ... and no tighter than this (chord over arc across `texture_window_mm`)
+    "loop_gap_share": 0.1,  # an open piece whose ends are closer than this share of its length ...
+    "loop_gap_radii": 2.0,  # ... and than this many `tip_clear_px` radii is a loop with a gap (a rim)
     "tip_zone_radii": 16.0,  # tips are scaled by the share of the surface near a hair where hairs lie: here
     "max_tip_cover": 0.45,  # hairs within tip reach of this share of the surface: tips are mostly hidden
     "count_sampling_z": 1.5,  # the interval's reach, in standard deviations of the scaled tip count
@@ -458,6 +462,7 @@ def analyze_shedding(image, *, mm_per_px: float | None = None, ignore_mask=None,
     n_short_pieces_all = len(long_enough) - sum(long_enough)
     textured = n_short_pieces_all > max(p["texture_min_pieces"], p["texture_piece_ratio"] * sum(long_enough))
     textured |= n_long_winding > max(p["texture_min_pieces"], p["texture_winding_share"] * n_long_judged)
+    tip_radius = max(p["tip_clear_px"], p["tip_clear_widths"] * hair_w)
     hairs = []
     n_fragments = 0
     n_edges = 0
@@ -490,9 +495,13 @@ def analyze_shedding(image, *, mm_per_px: float | None = None, ignore_mask=None,
             n_edges += 1
             continue
         ring_like = _straightness(full, window_px=1.5 * wind_px, short_ok=True) < p["ring_min_straightness"]
+        looped = closed
         if not closed:
             chord = float(np.hypot(*(full[-1] - full[0])))
             ring_like |= chord < p["ring_min_chord_share"] * length
+            # Ends that meet: a ring the skeleton left open where its rim fades or a speck touches it (a
+            # water droplet's rim), judged as a closed piece; a hair's two tips seldom lie side by side.
+            looped = chord < min(p["loop_gap_share"] * length, p["loop_gap_radii"] * tip_radius * factor)
         # (Not a piece whose width is resolved, as on a scan: a snippet of a tightly curled hair.)
         if (
             not resolved
@@ -503,7 +512,7 @@ def analyze_shedding(image, *, mm_per_px: float | None = None, ignore_mask=None,
             n_fragments += 1
             continue
         if (
-            closed
+            looped
             and not resolved
             and (
                 length < p["min_loop_lengths"] * full_px
@@ -621,13 +630,18 @@ def analyze_shedding(image, *, mm_per_px: float | None = None, ignore_mask=None,
     # leaves ends beside that hair, and so does a piece the tracing could not follow through a crossing.
     # A real tip lies beside another hair as often as any point of the surface does, so the clear tips are
     # scaled up by the share of the surface clear of hairs, measured on the photo itself.
-    tip_radius = max(p["tip_clear_px"], p["tip_clear_widths"] * hair_w)
     n_clear_ends, cover, _both_clear, cover_all = _clear_tips(
         kept_work, excluded_work, radius_px=tip_radius, reach_px=p["tip_zone_radii"] * tip_radius
     )
-    # (... but never by more than the ends that do lie beside another hair: in a sparse photo all are clear.)
+    # (... but never by more than the ends that do lie beside another hair: in a sparse photo all are clear.
+    # Two ends that meet end to end are one hair broken where the tracing could not join it, at a crossing
+    # or a faint stretch, not two tips: they are not among the ends that may hide tips.)
     n_ends = 2 * sum(1 for _path, closed in kept_work if not closed)
-    hidden = min(n_clear_ends * cover / max(1.0 - cover, 0.05), n_ends - n_clear_ends)
+    n_meeting_ends = _meeting_ends(kept_work, radius_px=tip_radius)
+    scaled = n_clear_ends * cover / max(1.0 - cover, 0.05)
+    hidden = max(0.0, min(scaled, n_ends - n_clear_ends - n_meeting_ends))
+    # (If some that meet were two hairs' tips after all, the count is higher: the interval reaches there.)
+    met_tips = min(scaled, n_ends - n_clear_ends) - hidden
     tip_count = n_clear_ends + hidden
     estimate = tip_count / 2 + n_closed
     count = max(round(estimate), 1) if hairs else 0
@@ -644,7 +658,7 @@ def analyze_shedding(image, *, mm_per_px: float | None = None, ignore_mask=None,
     spread = p["count_rel_spread"] * estimate + 1.0 + p["count_sampling_z"] * sampling
     # (A short piece may be a short hair, lint, or a stretch of a faint hair between two gaps.)
     down = spread + n_short + 0.5 * traced.n_weak_joins
-    up = spread + 0.5 * traced.n_near_misses
+    up = spread + 0.5 * traced.n_near_misses + met_tips / 2
     count_low = max(0, math.floor(estimate - down)) if hairs else 0
     count_high = math.ceil(estimate + up) if hairs else 0
     if n_clumps:
@@ -721,6 +735,7 @@ def analyze_shedding(image, *, mm_per_px: float | None = None, ignore_mask=None,
         "n_open_ends": n_open_ends,
         "n_junction_ends": n_junction_ends,
         "n_clear_ends": n_clear_ends,
+        "n_meeting_ends": n_meeting_ends,
         "tip_cover": round(float(cover), 4),
         "surface_cover": round(float(cover_all), 4),
         "n_traced": len(hairs),
@@ -847,6 +862,30 @@ def _clear_tips(paths, excluded, *, radius_px, reach_px):
             n_clear += int(clear)
             clear_both[-1] &= clear
     return n_clear, cover, clear_both, cover_all
+
+
+def _meeting_ends(paths, *, radius_px):
+    """How many ends of open paths lie within `radius_px` of an end of another open path, paired one to one
+    (closest pairs first; two per pair).
+
+    Parameters
+    ----------
+    paths : list of ((K, 2) ndarray, bool)
+        Centre lines and whether each is closed (a loop has no ends).
+    """
+    ends = np.array([pt for path, closed in paths if not closed for pt in (path[0], path[-1])]).reshape(-1, 2)
+    if len(ends) < 2:
+        return 0
+    pairs = cKDTree(ends).query_pairs(radius_px, output_type="ndarray")
+    pairs = pairs[pairs[:, 0] // 2 != pairs[:, 1] // 2]  # (the two ends of one path are not a break)
+    dist = np.hypot(*(ends[pairs[:, 0]] - ends[pairs[:, 1]]).T)
+    used = np.zeros(len(ends), bool)
+    n = 0
+    for a, b in pairs[np.argsort(dist, kind="stable")].tolist():
+        if not used[a] and not used[b]:
+            used[a] = used[b] = True
+            n += 2
+    return n
 
 
 def _prepare(rgb, factor):
