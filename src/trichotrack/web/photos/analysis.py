@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import math
 import re
 import struct
 import threading
@@ -184,9 +185,11 @@ def preview_jpeg(data: bytes, *, turns: int = 0, max_side_px: int = 1600, qualit
     `turns` quarter turns counter-clockwise (upright). A JPEG is decoded at a reduced scale directly (1/2,
     1/4 or 1/8: a 12-MP photo in a few tens of milliseconds), so thumbnails do not cost a full decode."""
     with Image.open(io.BytesIO(data)) as image:
-        image.draft("RGB", (max_side_px, max_side_px))
+        shrink = max_side_px / max(image.size)
+        if shrink < 1:  # (the largest reduction that still leaves the long side at least `max_side_px`)
+            image.draft("RGB", (math.ceil(image.width * shrink), math.ceil(image.height * shrink)))
         image = image.convert("RGB")
-    image.thumbnail((max_side_px, max_side_px), Image.Resampling.LANCZOS)
+    image.thumbnail((max_side_px, max_side_px), Image.Resampling.BILINEAR, reducing_gap=2.0)
     if turns % 4:
         image = image.transpose(_TURNS[turns % 4])
     buffer = io.BytesIO()
