@@ -178,5 +178,6 @@ class PortalUploadTest(PhotoTestCase):
         self.login(other_user)
         for name in ("portal:photo", "portal:status"):
             assert self.client.get(reverse(name, args=[mine.pk])).status_code == 404
-        assert self.client.get(reverse("portal:image", args=[mine.pk, "derived"])).status_code == 404
+        for variant in ("derived", "preview"):
+            assert self.client.get(reverse("portal:image", args=[mine.pk, variant])).status_code == 404
         assert b"A-001" not in self.client.get(reverse("portal:history")).content
