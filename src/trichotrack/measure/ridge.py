@@ -5,6 +5,10 @@ colour channel against a large median background, whitened by each channel's noi
 the colour direction in which the strongest contrasts lie. A Hessian line filter (polarity-free) then
 keeps thin lines and suppresses flat noise; its threshold is relative to a local noise level, so a
 towel's texture raises the bar where it lies instead of filling the photo with false hairs.
+
+A striped fabric (a pillowcase in bands a few millimetres wide) has colour changes at a finer scale than
+that background: where the surface is banded (`band_background`), a finer background follows the bands,
+and the line filter leaves out lines that lie along the band edges (what is left of them).
 """
 
 from __future__ import annotations
@@ -39,6 +43,172 @@ def background_rgb(image, *, block_px: int = 8, median_cells: int = 7, with_grid
     return (full, small) if with_grid else full
 
 
+def band_background(
+    image,
+    background,
+    grid,
+    *,
+    ignore=None,
+    z_low: float = 3.0,
+    z_high: float = 6.0,
+    edge_low: float = 2.0,
+    edge_high: float = 4.0,
+    min_band_share: float = 0.3,
+    min_edge_share: float = 0.03,
+    min_coherence: float = 0.93,
+    min_crossings: int = 6,
+):
+    """A background that follows a banded surface (stripes a few millimetres wide), or None on a plain one.
+
+    The coarse `background` (a median over ~56 px) cannot follow bands narrower than its window, and it
+    smears the edges of wider ones: a banded surface then stays in the contrast, raising the noise
+    estimate and taking over the colour direction. A finer background, a 5-cell median of the photo at half
+    size (~10 px: wider than a hair, narrower than a band), is taken where it departs from the coarse one
+    by `z_low`..`z_high` (ramped) noise units (noise: the photo against the fine background).
+
+    Only where the surface is banded, so that a plain surface keeps its answers: the fine background has
+    edges (its gradient over `edge_low`..`edge_high` noise units a pixel, ramped, with a step across them:
+    not the rim of a hair or clump that the median kept) nearly all of one orientation (`min_coherence`:
+    the length of the mean doubled-angle unit vector; a sheet's border, a card's markers, a drain or a
+    clump have edges in several directions), and either the fine background departs strongly from the
+    coarse one over `min_band_share` of the surface (bands narrower than the coarse window) or the edges
+    cover `min_edge_share` of it (wider bands, whose edges the coarse background smears) and lines across
+    them cross at least `min_crossings` edges (the median of 9 lines; one straight edge, a sheet's border,
+    is crossed once). The shares are judged on every other pixel of the half-size photo, the edges for
+    the line filter on all of them.
+
+    Parameters
+    ----------
+    image : (M, N, 3) ndarray of uint8
+    background : (M, N, 3) ndarray of float32
+        The coarse background (`background_rgb`). Not modified.
+    grid : (m, n, 3) ndarray of uint8
+        Its cells.
+    ignore : (M, N) ndarray of bool, optional
+        Pixels that are not the surface (the table around a sheet, a card's markers): they do not count.
+
+    Returns
+    -------
+    banded : dict or None
+        ``background`` ((M, N, 3) float32), ``edges`` (half-size (weight, cos 2θ, sin 2θ) of the band
+        edges' normal, for `line_strength`), ``band_share``, ``edge_share``, ``coherence``.
+    """
+    rows, cols = image.shape[:2]
+    hr, hc = rows // 2, cols // 2
+    if min(hr, hc) < 16:
+        return None
+    half = cv2.resize(image, (hc, hr), interpolation=cv2.INTER_AREA)
+    fine = cv2.medianBlur(half, 5)
+    resid = cv2.subtract(half[::4, ::4], fine[::4, ::4], dtype=cv2.CV_32F).reshape(-1, 3)
+    noise = np.array([max(robust_sigma(resid[:, c]), 1.0) for c in range(3)], np.float32)
+    inv_var = (1.0 / noise**2).reshape(1, 3)
+    fine = fine.astype(np.float32)
+    step = cv2.subtract(fine, cv2.resize(grid.astype(np.float32), (hc, hr), interpolation=cv2.INTER_LINEAR))
+    z = np.sqrt(cv2.transform(cv2.multiply(step, step), inv_var))
+    surface = None
+    if ignore is not None:
+        surface = cv2.resize(np.asarray(ignore, np.uint8), (hc, hr), interpolation=cv2.INTER_AREA) == 0
+        if surface.sum() < 0.05 * surface.size:
+            return None
+
+    def edges_of(fine, z, surface, gate):
+        """Band edges of `fine`: weight, cos 2θ, sin 2θ of their normal; with `gate`, None where the shares
+        say the surface is plain."""
+        gr = cv2.Sobel(fine, cv2.CV_32F, 0, 1, ksize=3, scale=0.125)
+        gc = cv2.Sobel(fine, cv2.CV_32F, 1, 0, ksize=3, scale=0.125)
+        # Structure tensor of the whitened colours (summed over channels), smoothed.
+        jrr, jcc, jrc = (
+            cv2.GaussianBlur(cv2.transform(cv2.multiply(a, b), inv_var), (0, 0), 1.0)
+            for a, b in ((gr, gr), (gc, gc), (gr, gc))
+        )
+        del gr, gc
+        spread = np.maximum(cv2.magnitude(jrr - jcc, 2 * jrc), np.float32(1e-6))
+        weight = np.sqrt(np.maximum(0.5 * (jrr + jcc + spread), 0))
+        weight = np.clip((weight - edge_low) / (edge_high - edge_low), 0, 1)
+        cos2, sin2 = (jrr - jcc) / spread, 2 * jrc / spread
+        del jrr, jcc, jrc, spread
+        on = weight if surface is None else weight[surface]
+        band_share = float(np.mean(z > z_high)) if surface is None else float(np.mean(z[surface] > z_high))
+        if gate and band_share < min_band_share and float(on.mean()) < min_edge_share:
+            return None  # (most plain photos stop here)
+        # A band edge is a step: the fine background differs 3 px either side of it, across it. A thick
+        # hair or a clump that the median kept is a ridge, the same surface either side, and no band
+        # edge: lines along it must not be taken away. (Looked at only where there is an edge.)
+        at = np.nonzero(weight > 0)
+        if len(at[0]) > 0.2 * weight.size:  # (mostly edges: all pixels at once)
+            c2, s2, r, c = cos2, sin2, *np.indices(weight.shape, np.float32)
+        else:
+            c2, s2, r, c = cos2[at], sin2[at], at[0].astype(np.float32), at[1].astype(np.float32)
+        if r.size:
+            dr = 3.0 * np.sqrt(np.maximum(0.5 * (1 + c2), 0))  # (cos θ, sin θ) from the doubled angle
+            dc = 3.0 * np.sqrt(np.maximum(0.5 * (1 - c2), 0))
+            dc[s2 < 0] *= -1
+            shape = r.shape if r.ndim == 2 else (-1, 1024)
+            pad = 0 if r.ndim == 2 else -r.size % 1024
+
+            def sample(rr, cc):
+                maps = [
+                    v if r.ndim == 2 else np.pad(v, (0, pad), mode="edge").reshape(shape) for v in (cc, rr)
+                ]
+                got = cv2.remap(fine, maps[0], maps[1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+                return got.reshape(-1, 3)[: r.size]
+
+            jump = cv2.subtract(sample(r + dr, c + dc), sample(r - dr, c - dc))
+            jump = np.sqrt((jump * jump) @ inv_var.ravel())
+            ramp = np.clip((jump - 2 * edge_low) / (2 * edge_high - 2 * edge_low), 0, 1).astype(np.float32)
+            if r.ndim == 2:
+                weight *= ramp.reshape(weight.shape)
+            else:
+                weight[at] *= ramp
+        on = weight if surface is None else weight[surface]
+        total = float(on.sum())
+        c2 = cos2 if surface is None else cos2[surface]
+        s2 = sin2 if surface is None else sin2[surface]
+        coherence = float(np.hypot((on * c2).sum(), (on * s2).sum())) / total if total > 0 else 0.0
+        stats = {"band_share": band_share, "edge_share": float(on.mean()), "coherence": coherence}
+        if gate and (
+            coherence < min_coherence
+            or (band_share < min_band_share and stats["edge_share"] < min_edge_share)
+        ):
+            return None
+        if gate and band_share < min_band_share:
+            # Bands repeat: lines across them (along the edges' mean normal) cross many edges; a sheet's
+            # border or a fold once or twice.
+            theta = 0.5 * np.arctan2((on * s2).sum(), (on * c2).sum())
+            h, w = weight.shape
+            t = np.arange(-np.hypot(h, w) / 2, np.hypot(h, w) / 2)
+            crossings = []
+            for offset in np.linspace(-0.4, 0.4, 9) * min(h, w):
+                r = np.round(h / 2 + t * np.cos(theta) - offset * np.sin(theta)).astype(int)
+                c = np.round(w / 2 + t * np.sin(theta) + offset * np.cos(theta)).astype(int)
+                inside = (r >= 0) & (r < h) & (c >= 0) & (c < w)
+                r, c = r[inside], c[inside]
+                if surface is not None:
+                    keep = surface[r, c]
+                    r, c = r[keep], c[keep]
+                edge = weight[r, c] > 0.5
+                crossings.append(int(np.count_nonzero(edge[1:] & ~edge[:-1])))
+            stats["crossings"] = float(np.median(crossings))
+            if stats["crossings"] < min_crossings:
+                return None
+        return (weight, cos2, sin2), stats
+
+    # Judged on every other pixel (a quarter of the work), then the edges at half size where banded.
+    judged = edges_of(
+        np.ascontiguousarray(fine[::2, ::2]),
+        z[::2, ::2],
+        None if surface is None else surface[::2, ::2],
+        True,
+    )
+    if judged is None:
+        return None
+    edges, _ = edges_of(fine, z, surface, False)
+    weight_z = np.clip((z - z_low) / (z_high - z_low), 0, 1)
+    step *= weight_z[..., None]
+    banded = background + cv2.resize(step, (cols, rows), interpolation=cv2.INTER_LINEAR)
+    return {"background": banded, "edges": edges, **judged[1]}
+
+
 def robust_sigma(values) -> float:
     """Noise level of `values` from the median absolute deviation (hairs are a small minority)."""
     values = np.asarray(values, dtype=np.float32).ravel()
@@ -46,12 +216,14 @@ def robust_sigma(values) -> float:
     return float(_MAD_TO_SIGMA * np.median(np.abs(values - med)))
 
 
-def contrast_image(image, *, block_px: int = 8) -> tuple[np.ndarray, dict]:
+def contrast_image(image, *, block_px: int = 8, ignore=None) -> tuple[np.ndarray, dict]:
     """Signed contrast of each pixel against the background, in units of the noise level.
 
     Parameters
     ----------
     image : (M, N, 3) ndarray of uint8
+    ignore : (M, N) ndarray of bool, optional
+        Pixels that are not the surface; they do not decide whether the surface is banded.
 
     Returns
     -------
@@ -61,9 +233,13 @@ def contrast_image(image, *, block_px: int = 8) -> tuple[np.ndarray, dict]:
     info : dict
         ``noise_rgb`` (per-channel noise level, grey levels), ``direction`` (unit colour direction),
         ``weights`` (grey levels to contrast units), ``background_grid`` ((m, n, 3) uint8 background of
-        cells of ``block_px``).
+        cells of ``block_px``), ``band_edges`` (for `line_strength`; None on a plain surface) and
+        ``banded`` (the statistics of `band_background`, or None).
     """
     background, small = background_rgb(image, block_px=block_px, with_grid=True)
+    banded = band_background(image, background, small, ignore=ignore)
+    if banded is not None:
+        background = banded.pop("background")
     diff = image.astype(np.float32) - background
     sample = diff[::4, ::4].reshape(-1, 3)
     # At least one grey level: below that, 8-bit steps in a smooth (blurred) photo would pass for lines.
@@ -89,6 +265,8 @@ def contrast_image(image, *, block_px: int = 8) -> tuple[np.ndarray, dict]:
         "weights": (weights / max(scale, 1.0)).tolist(),
         "background_grid": small,
         "block_px": block_px,
+        "band_edges": None if banded is None else banded.pop("edges"),
+        "banded": banded,
     }
 
 
@@ -99,6 +277,7 @@ def line_strength(
     polarity: int | None = None,
     edge_suppression: float = 1.5,
     ignore=None,
+    band_edges=None,
 ) -> tuple[np.ndarray, np.ndarray, int]:
     """Line filter from the Hessian eigenvalues at scale `sigma_px`, for lines of one polarity.
 
@@ -117,6 +296,10 @@ def line_strength(
         Weight of the slope subtracted from the response (0 keeps step edges).
     ignore : (M, N) ndarray of bool, optional
         Pixels that do not take part in choosing the polarity (a table around the sheet).
+    band_edges : tuple of three (m, n) ndarrays of float32, optional
+        The edges of a banded surface (``contrast_image``'s ``info["band_edges"]``): their weight and the
+        doubled angle (cos, sin) of their normal. A line lying along a band edge is what is left of the
+        edge, not a hair: its response is taken away (a hair crossing the edge keeps it).
 
     Returns
     -------
@@ -132,6 +315,16 @@ def line_strength(
     half_trace = cv2.add(hrr, hcc)
     half_trace *= 0.5
     root = cv2.magnitude(cv2.subtract(hrr, hcc) * 0.5, hrc)
+    along_edge = None
+    if band_edges is not None:
+        # cos of the doubled angle between the band edge's normal and the Hessian's main axis (that of
+        # the larger eigenvalue, across a dark line; along a bright one)
+        weight, cos2, sin2 = (
+            cv2.resize(a, contrast.shape[::-1], interpolation=cv2.INTER_LINEAR) for a in band_edges
+        )
+        cos_d = (cv2.subtract(hrr, hcc) * cos2 * 0.5 + hrc * sin2) / np.maximum(root, np.float32(1e-6))
+        along_edge = (weight, cos_d)
+        del cos2, sin2
     del hrr, hcc, hrc
     la = cv2.subtract(half_trace, root)  # smaller eigenvalue
     lb = cv2.add(half_trace, root)
@@ -153,7 +346,13 @@ def line_strength(
         a, b = (la, lb) if sign > 0 else (lb, la)
         a = np.maximum(-sign * a, 0)
         b = np.maximum(-sign * b, 0)
-        return cv2.addWeighted(a, 1.0, b, -0.5, 0.0)
+        response = cv2.addWeighted(a, 1.0, b, -0.5, 0.0)
+        if along_edge is not None:
+            # cos² of the angle between the line and the band edge: the response is taken away within
+            # ~18 degrees of the edge's direction, and partly up to ~33
+            parallel = (1 - sign * along_edge[1]) * 0.5
+            response *= 1 - along_edge[0] * np.clip((parallel - 0.7) / 0.2, 0, 1)
+        return response
 
     if polarity == 0:  # both: dark and light hairs on one photo (grey hair is white and dark shafts)
         raw = np.maximum(strength_of(1), strength_of(-1))

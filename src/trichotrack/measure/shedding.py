@@ -270,12 +270,12 @@ def analyze_shedding(image, *, mm_per_px: float | None = None, ignore_mask=None,
 
     # --- working scale: about 3.5 MP, hairs at most ~4 px wide.
     factor = max(1, math.ceil(math.sqrt(rows * cols / p["work_max_px"]) - 1e-9))
-    work, contrast, info = _prepare(rgb, factor)
+    work, contrast, info = _prepare(rgb, factor, excluded)
     # (Excluded regions, a card's printed markers, would pass for very wide hairs.)
     width_est = _foreground_width_px(contrast, _shrink_mask(excluded, contrast.shape))
     if width_est > p["max_work_width_px"]:
         factor = factor * max(2, round(width_est / 2.0))
-        work, contrast, info = _prepare(rgb, factor)
+        work, contrast, info = _prepare(rgb, factor, excluded)
         width_est = _foreground_width_px(contrast, _shrink_mask(excluded, contrast.shape))
     wrows, wcols = work.shape[:2]
     excluded_work = _shrink_mask(excluded, (wrows, wcols))
@@ -307,6 +307,7 @@ def analyze_shedding(image, *, mm_per_px: float | None = None, ignore_mask=None,
             edge_suppression=p["edge_suppression"],
             polarity=polarity,
             ignore=_edge_zone(excluded_work, margin_px=_POLARITY_MARGIN_PX),
+            band_edges=info["band_edges"],
         )
         level = ridge.local_level(raw, cell_px=p["level_cell_px"], quantile=p["level_quantile"])
         # A floor: in a smooth (blurred, noiseless) photo the 8-bit steps must not pass for lines (the
@@ -624,6 +625,14 @@ def analyze_shedding(image, *, mm_per_px: float | None = None, ignore_mask=None,
             " breaks real ones up, so the count may be far off either way; lay the hairs on the card or on"
             " plain paper."
         )
+    # On a striped surface the background follows the bands, but a hair lying along a band edge is lost
+    # with it and hairs break where they cross the bands: the count is not to be trusted.
+    banded = info["banded"] is not None
+    if hairs and banded:
+        problems.append(
+            "The surface is striped: hairs that lie along the stripes are lost and others break up where"
+            " they cross them, so the count may be far off; lay the hairs on the card or on plain paper."
+        )
 
     # --- the count, from hair tips: every hair has two (a loop none). Only tips lying clear of every other
     # hair are trusted: a hair broken where it crosses another (a faint hair fades next to a strong one)
@@ -691,6 +700,7 @@ def analyze_shedding(image, *, mm_per_px: float | None = None, ignore_mask=None,
         and not pale
         and not tangled
         and not textured
+        and not banded
     )
     short_fraction = None
     if mm_per_px is not None and countable:
@@ -727,6 +737,7 @@ def analyze_shedding(image, *, mm_per_px: float | None = None, ignore_mask=None,
         "n_fragments": n_fragments,
         "n_edges": n_edges,
         "textured": bool(textured),
+        "banded": None if info["banded"] is None else {k: round(v, 4) for k, v in info["banded"].items()},
         "n_texture_pieces": n_texture,
         "n_short_candidates": int(n_short_pieces_all),
         "n_long_candidates": int(sum(long_enough)),
@@ -888,13 +899,14 @@ def _meeting_ends(paths, *, radius_px):
     return n
 
 
-def _prepare(rgb, factor):
+def _prepare(rgb, factor, excluded):
     rows, cols = rgb.shape[:2]
     if factor > 1:
         work = cv2.resize(rgb, (max(cols // factor, 1), max(rows // factor, 1)), interpolation=cv2.INTER_AREA)
     else:
         work = rgb
-    contrast, info = ridge.contrast_image(work)
+    # (Whether the surface is banded is judged on the surface, not on the table around it.)
+    contrast, info = ridge.contrast_image(work, ignore=_shrink_mask(excluded, work.shape[:2]))
     return work, contrast, info
 
 
