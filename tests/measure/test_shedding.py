@@ -689,3 +689,72 @@ def test_hairs_in_short_pieces_say_why(seed, n_hairs, says):
     other = "barely stand out" if says == "curl or cross" else "curl or cross"
     assert not [p for p in result.problems if other in p]
     assert result.count_low <= photo.hair_count <= result.count_high
+
+
+def _reference_straightness(path, *, window_px, short_ok=False):
+    """One piece at a time, as `_straightness` judges each."""
+    arc = np.r_[0, np.cumsum(np.hypot(*np.diff(path, axis=0).T))]
+    if arc[-1] < 2 * window_px:
+        if not short_ok or arc[-1] < 4:
+            return float("nan")
+        window_px = arc[-1] / 2
+    s = np.arange(0, arc[-1] - window_px, window_px / 4)
+    a = np.stack([np.interp(s, arc, path[:, 0]), np.interp(s, arc, path[:, 1])], axis=1)
+    b = np.stack(
+        [np.interp(s + window_px, arc, path[:, 0]), np.interp(s + window_px, arc, path[:, 1])], axis=1
+    )
+    return float(np.median(np.hypot(*(b - a).T) / window_px))
+
+
+def test_straightness_of_many_pieces_is_that_of_each():
+    from trichotrack.measure.shedding import _arc_lengths, _straightness
+
+    rng = np.random.default_rng(3)
+    paths = [np.cumsum(rng.normal(0, 1, (int(n), 2)), axis=0) for n in rng.integers(2, 150, 200)]
+    arcs = _arc_lengths(paths)
+    for path, arc in zip(paths, arcs, strict=True):
+        np.testing.assert_array_equal(arc, np.r_[0, np.cumsum(np.hypot(*np.diff(path, axis=0).T))])
+    for window in (3.0, 12.5):
+        for short_ok in (False, True):
+            got = _straightness(paths, arcs, window_px=window, short_ok=short_ok)
+            want = [_reference_straightness(p, window_px=window, short_ok=short_ok) for p in paths]
+            np.testing.assert_array_equal(got, want)
+    which = np.arange(len(paths)) % 2 == 0
+    assert np.isnan(_straightness(paths, arcs, window_px=3.0, which=which)[~which]).all()
+
+
+def test_batch_medians_are_numpys():
+    from trichotrack.measure.shedding import _group_medians, _median_lum, _row_medians
+
+    rng = np.random.default_rng(4)
+    counts = rng.integers(1, 40, 300)
+    for dtype in (np.float32, np.float64):
+        values = rng.integers(0, 20, counts.sum()).astype(dtype) / 3  # (ties, too)
+        starts = np.cumsum(counts) - counts
+        want = [np.median(values[s : s + n]) for s, n in zip(starts, counts, strict=True)]
+        np.testing.assert_array_equal(_group_medians(values, counts), want)
+        rows = rng.random((100, 6)).astype(dtype)
+        np.testing.assert_array_equal(_row_medians(rows), np.median(rows, axis=1))
+    for n in (1, 2, 7, 1000):
+        work = rng.integers(0, 256, (n, 3), dtype=np.uint8)
+        sums = work.astype(np.uint16).sum(axis=1, dtype=np.uint16)
+        assert _median_lum(sums) == float(np.median(work.mean(axis=1, dtype=np.float32)))
+
+
+def test_seeded_lines_are_the_hysteresis_without_dust():
+    from trichotrack.measure import ridge
+    from trichotrack.measure.shedding import _seeded_lines
+
+    rng = np.random.default_rng(5)
+    weak = cv2.dilate((rng.random((120, 160)) > 0.97).astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
+    weak[60, 10:80] = True
+    strong = weak & (rng.random(weak.shape) > 0.8)
+    weak_before = weak.copy()
+    kept = _seeded_lines(weak, strong, min_extent_px=10)
+    want = ridge.hysteresis(weak, strong)
+    _n, labels, stats, _ = cv2.connectedComponentsWithStats(want.astype(np.uint8), connectivity=8)
+    small = np.maximum(stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT]) < 10
+    want &= ~small[labels]
+    np.testing.assert_array_equal(kept, want)
+    assert kept[60, 10:80].all()
+    np.testing.assert_array_equal(weak, weak_before)

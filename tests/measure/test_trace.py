@@ -177,3 +177,38 @@ def test_edge_widths_of_many_profiles_are_those_of_each():
     one_by_one = np.array([quality.edge_width_px(p, step_px=0.5) for p in profiles])
     np.testing.assert_array_equal(quality.edge_widths_px(profiles, step_px=0.5), one_by_one)
     assert np.isfinite(one_by_one).all(axis=1).sum() > 100  # (most have a peak and two edges)
+
+
+def test_path_lengths_give_what_path_length_gives_one_by_one():
+    rng = np.random.default_rng(1)
+    paths = [np.cumsum(rng.normal(0, 1, (int(n), 2)), axis=0) for n in rng.integers(0, 80, 300)]
+    lengths = trace.path_lengths(paths)
+    assert lengths.tolist() == [trace.path_length(p) for p in paths]  # (the same numbers, not close ones)
+    assert trace.path_lengths([]).shape == (0,)
+
+
+def test_best_matching_pairs_straight_through_and_keeps_the_first_of_equal_costs():
+    straight = [[0.0, 180.0, 10.0, 170.0], [180.0, 0.0, 170.0, 10.0], [10.0, 170.0, 0.0, 180.0]]
+    straight.append([170.0, 10.0, 180.0, 0.0])
+    pairs, best, second = trace._best_matching(straight, max_turn_deg=50.0, free_penalty=50.0)
+    assert pairs == [(0, 2), (1, 3)]
+    assert (best, second) == (20.0, 110.0)  # (next: one pair, two ends free)
+    tie = [[0.0, 20.0, 20.0], [20.0, 0.0, 90.0], [20.0, 90.0, 0.0]]
+    pairs, best, second = trace._best_matching(tie, max_turn_deg=50.0, free_penalty=50.0)
+    assert pairs == [(0, 1)] and best == second == 70.0
+
+
+def test_means_along_segments_are_those_of_each_segment():
+    rng = np.random.default_rng(2)
+    image = rng.random((60, 80)).astype(np.float32)
+    a = rng.uniform(0, 60, (50, 2))
+    b = a + rng.normal(0, 15, (50, 2))
+    means = trace._means_along(image, a, b)
+    for start, stop, mean in zip(a, b, means, strict=True):
+        n = int(np.hypot(*(stop - start)))
+        if n < 5:
+            assert mean == np.inf
+            continue
+        pts = np.round(start + (np.arange(2, n - 1) / n)[:, None] * (stop - start)).astype(int)
+        values = image[np.clip(pts[:, 0], 0, 59), np.clip(pts[:, 1], 0, 79)]
+        assert mean == float(values.mean())

@@ -270,15 +270,14 @@ def analyze_shedding(image, *, mm_per_px: float | None = None, ignore_mask=None,
 
     # --- working scale: about 3.5 MP, hairs at most ~4 px wide.
     factor = max(1, math.ceil(math.sqrt(rows * cols / p["work_max_px"]) - 1e-9))
-    work, contrast, info = _prepare(rgb, factor, excluded)
+    work, contrast, info, excluded_work = _prepare(rgb, factor, excluded)
     # (Excluded regions, a card's printed markers, would pass for very wide hairs.)
-    width_est = _foreground_width_px(contrast, _shrink_mask(excluded, contrast.shape))
+    width_est = _foreground_width_px(contrast, excluded_work)
     if width_est > p["max_work_width_px"]:
         factor = factor * max(2, round(width_est / 2.0))
-        work, contrast, info = _prepare(rgb, factor, excluded)
-        width_est = _foreground_width_px(contrast, _shrink_mask(excluded, contrast.shape))
+        work, contrast, info, excluded_work = _prepare(rgb, factor, excluded)
+        width_est = _foreground_width_px(contrast, excluded_work)
     wrows, wcols = work.shape[:2]
-    excluded_work = _shrink_mask(excluded, (wrows, wcols))
 
     polarity = {"auto": None, "both": 0, "dark": -1, "light": 1}[p["polarity"]]
     # Line evidence over the local noise level, at the fine scale and (for faint, blurred hairs, whose
@@ -306,7 +305,8 @@ def analyze_shedding(image, *, mm_per_px: float | None = None, ignore_mask=None,
             sigma_px=sigma,
             edge_suppression=p["edge_suppression"],
             polarity=polarity,
-            ignore=_edge_zone(excluded_work, margin_px=_POLARITY_MARGIN_PX),
+            # (Only where the polarity is still to be chosen.)
+            ignore=_edge_zone(excluded_work, margin_px=_POLARITY_MARGIN_PX) if polarity is None else None,
             band_edges=info["band_edges"],
         )
         level = ridge.local_level(raw, cell_px=p["level_cell_px"], quantile=p["level_quantile"])
@@ -326,11 +326,10 @@ def analyze_shedding(image, *, mm_per_px: float | None = None, ignore_mask=None,
     weak = (evidence > np.float32(p["low_threshold"])) & ~excluded_work
     if p["relative_floor"] > 0:
         weak &= evidence >= np.float32(p["relative_floor"]) * cv2.dilate(evidence, np.ones((5, 5), np.uint8))
-    fg = ridge.hysteresis(weak, seeds > np.float32(p["high_threshold"]))
+    fg = _seeded_lines(weak, seeds > np.float32(p["high_threshold"]), min_extent_px=p["min_extent_px"])
     support = cv2.dilate(evidence, np.ones((3, 3), np.uint8))  # line evidence, a pixel either way
     support[excluded_work] = 0
     del evidence, seeds, weak
-    fg = _drop_small(fg, p["min_extent_px"])
 
     # --- clumps: places where hair covers most of the surface.
     hair_w = max(1.0, min(width_est, p["max_work_width_px"]))
@@ -389,31 +388,39 @@ def analyze_shedding(image, *, mm_per_px: float | None = None, ignore_mask=None,
         full_px = p["min_length_unscaled_px"]
     margin = max(2, round(1.5 * hair_w + 1))
     near_edge = _edge_zone(excluded_work, margin_px=margin)
-    near_frame = _edge_zone(np.zeros_like(excluded_work), margin_px=margin)
+    near_frame = _frame_band(excluded_work.shape, width_px=2 * margin)  # (= _edge_zone of nothing excluded)
     # The background estimate next to an excluded region (a black warp border) leaves a line along it.
     # Only where the excluded region looks unlike the surface (a black border, the table, printed markers):
     # a region excluded for what it is, not for how it looks (the thin margin round a card's field outline,
     # white paper), leaves no such line, and hairs are often laid along it.
-    lum_work = work.mean(axis=2, dtype=np.float32)
-    surface_lum_work = float(np.median(lum_work[~excluded_work])) if (~excluded_work).any() else 0.0
+    channel_sum = work[..., 0].astype(np.uint16)
+    channel_sum += work[..., 1]
+    channel_sum += work[..., 2]
+    lum_work = channel_sum.astype(np.float32) / np.float32(3)  # (= work.mean(axis=2, dtype=np.float32))
+    surface_lum_work = _median_lum(channel_sum[~excluded_work]) if (~excluded_work).any() else 0.0
+    del channel_sum
     stark = excluded_work & (np.abs(lum_work - np.float32(surface_lum_work)) > p["stark_exclusion_lum"])
     outline_zone = _edge_zone(stark, margin_px=2 * margin)
     del lum_work, stark
     along_outline = _along_edge(traced.paths, outline_zone)
     candidates = []
     smoothed = trace.smooth_paths(traced.paths, traced.closed, sigma_px=1.5)
-    for path, closed, at_junction, n_cross, snr, on_outline, smooth in zip(
-        traced.paths,
-        traced.closed,
-        traced.ends_at_junction,
-        traced.crossings,
-        path_snr,
-        along_outline,
-        smoothed,
-        strict=True,
+    fulls = [(smooth + 0.5) * factor - 0.5 for smooth in smoothed]
+    # Whether either end of each piece lies near an excluded region or the frame (all pieces at once).
+    end_near_edge, end_near_frame = _at_ends(traced.paths, near_edge), _at_ends(traced.paths, near_frame)
+    for path_i, (full, length, closed, at_junction, n_cross, snr, on_outline, smooth) in enumerate(
+        zip(
+            fulls,
+            trace.path_lengths(fulls).tolist(),
+            traced.closed,
+            traced.ends_at_junction,
+            traced.crossings,
+            path_snr,
+            along_outline,
+            smoothed,
+            strict=True,
+        )
     ):
-        full = (smooth + 0.5) * factor - 0.5
-        length = trace.path_length(full)
         if not closed and p["end_extension_px"]:
             # Where the skeleton stops short of a free end (working pixels).
             length += factor * p["end_extension_px"] * (int(not at_junction[0]) + int(not at_junction[1]))
@@ -421,21 +428,20 @@ def analyze_shedding(image, *, mm_per_px: float | None = None, ignore_mask=None,
         if not closed and on_outline:
             continue  # the outline of an excluded region (a warped photo's border, a sheet's), not a hair
         if not closed:
-            for end in (path[0], path[-1]):
-                r, c = min(max(round(end[0]), 0), wrows - 1), min(max(round(end[1]), 0), wcols - 1)
-                touches |= bool(near_edge[r, c])
-                at_frame |= bool(near_frame[r, c])
+            touches, at_frame = end_near_edge[path_i], end_near_frame[path_i]
         # A piece cut by the photo's frame is reported (flagged), even when little of it shows.
         if length >= (0.5 * floor_px if at_frame else floor_px):
             candidates.append((full, length, touches, at_frame, n_cross, closed, at_junction, snr, smooth))
 
+    cand_paths = [c[0] for c in candidates]
+    cand_arcs = _arc_lengths(cand_paths)
     widths, (edge_px, profile_w_px), shades_px, steps = _cross_profiles(
-        rgb, [h[0] for h in candidates], info, factor=factor, width_est=width_est
+        rgb, cand_paths, info, factor=factor, width_est=width_est, arcs=cand_arcs
     )
     resolved_all, long_enough = [], []
     for (_full, length, _t, at_frame, *_rest), width in zip(candidates, widths, strict=True):
         # Lint and fibres are short too: a short piece counts only when it is visibly as thick as a hair.
-        resolved = bool(np.isfinite(width) and width >= p["resolved_width_px"])
+        resolved = bool(math.isfinite(width) and width >= p["resolved_width_px"])
         if mm_per_px is not None:
             resolved = resolved and width * mm_per_px >= p["min_width_mm"]
         # ... and is a line, not a speck of dust: many times longer than wide.
@@ -453,10 +459,16 @@ def analyze_shedding(image, *, mm_per_px: float | None = None, ignore_mask=None,
         if mm_per_px is not None
         else p["texture_window_widths"] * hair_w * factor
     )
-    straightness = [
-        _straightness(c[0], window_px=wind_px) if keep and not resolved else float("nan")
-        for c, keep, resolved in zip(candidates, long_enough, resolved_all, strict=True)
-    ]
+    judge = np.array(long_enough, bool) & ~np.array(resolved_all, bool)
+    straightness = _straightness(cand_paths, cand_arcs, window_px=wind_px, which=judge).tolist()
+    # (Over a longer stretch, for the pieces that may be rings: those kept and not edges.)
+    ring_straightness = _straightness(
+        cand_paths,
+        cand_arcs,
+        window_px=1.5 * wind_px,
+        short_ok=True,
+        which=np.array(long_enough, bool) & ~(np.array(steps, float) > p["max_side_step"]),
+    ).tolist()
     judged = np.array([v for v in straightness if np.isfinite(v)])
     n_long_judged = len(judged)
     n_long_winding = int((judged < p["texture_min_straightness"]).sum())
@@ -484,8 +496,16 @@ def analyze_shedding(image, *, mm_per_px: float | None = None, ignore_mask=None,
         at_junction,
         snr,
         smooth,
-    ), width, resolved, keep, shade, side_step, straight in zip(
-        candidates, widths, resolved_all, long_enough, shades_px, steps, straightness, strict=True
+    ), width, resolved, keep, shade, side_step, straight, ring_straight in zip(
+        candidates,
+        widths,
+        resolved_all,
+        long_enough,
+        shades_px,
+        steps,
+        straightness,
+        ring_straightness,
+        strict=True,
     ):
         if not keep:
             n_fragments += 1
@@ -495,7 +515,7 @@ def analyze_shedding(image, *, mm_per_px: float | None = None, ignore_mask=None,
             # border of a shadow or of a sheet), not a hair lying on the surface.
             n_edges += 1
             continue
-        ring_like = _straightness(full, window_px=1.5 * wind_px, short_ok=True) < p["ring_min_straightness"]
+        ring_like = ring_straight < p["ring_min_straightness"]
         looped = closed
         if not closed:
             chord = float(np.hypot(*(full[-1] - full[0])))
@@ -515,10 +535,7 @@ def analyze_shedding(image, *, mm_per_px: float | None = None, ignore_mask=None,
         if (
             looped
             and not resolved
-            and (
-                length < p["min_loop_lengths"] * full_px
-                or _straightness(full, window_px=wind_px) < p["min_loop_straightness"]
-            )
+            and (length < p["min_loop_lengths"] * full_px or straight < p["min_loop_straightness"])
         ):
             # A small tight ring is the rim of a water droplet or a speck, not a hair that closes on itself.
             n_fragments += 1
@@ -799,22 +816,70 @@ def _weighted_quantile(pairs, q):
     return float(arr[order, 0][min(np.searchsorted(cum, q * cum[-1]), len(arr) - 1)])
 
 
-def _straightness(path, *, window_px, short_ok=False):
-    """Median over a piece of chord / arc across stretches of `window_px`: 1 on a line, about 0.99 on a hair
-    curled to a 3-mm radius over 2 mm, lower on a towel's loops. NaN (not judged) on a piece under two
-    windows long, unless `short_ok`: then over half its length."""
-    seg = np.hypot(*np.diff(path, axis=0).T)
-    arc = np.r_[0, np.cumsum(seg)]
-    if arc[-1] < 2 * window_px:
-        if not short_ok or arc[-1] < 4:
-            return float("nan")
-        window_px = arc[-1] / 2  # (a short piece: over half its length)
-    s = np.arange(0, arc[-1] - window_px, window_px / 4)
-    a = np.stack([np.interp(s, arc, path[:, 0]), np.interp(s, arc, path[:, 1])], axis=1)
-    b = np.stack(
-        [np.interp(s + window_px, arc, path[:, 0]), np.interp(s + window_px, arc, path[:, 1])], axis=1
-    )
-    return float(np.median(np.hypot(*(b - a).T) / window_px))
+def _arc_lengths(paths):
+    """Arc length from the first point to each point of each path: a list of (K,) arrays, each
+    ``np.r_[0, np.cumsum(np.hypot(*np.diff(path, axis=0).T))]`` (paths of as many points summed together)."""
+    sizes = np.array([len(pth) for pth in paths], np.int64)
+    arcs = [np.zeros(1)] * len(paths)
+    if not (sizes >= 2).any():
+        return arcs
+    seg = np.hypot(*np.diff(np.concatenate(paths), axis=0).T)
+    starts = np.cumsum(sizes) - sizes
+    for n in np.unique(sizes[sizes >= 2]).tolist():
+        which = np.flatnonzero(sizes == n)
+        cum = np.cumsum(seg[starts[which, None] + np.arange(n - 1)], axis=1)
+        rows = np.concatenate([np.zeros((len(which), 1)), cum], axis=1)
+        for k, row in zip(which.tolist(), rows, strict=True):
+            arcs[k] = row
+    return arcs
+
+
+def _straightness(paths, arcs, *, window_px, short_ok=False, which=None):
+    """Median over each piece of chord / arc across stretches of `window_px`: 1 on a line, about 0.99 on a
+    hair curled to a 3-mm radius over 2 mm, lower on a towel's loops. NaN (not judged) on a piece under two
+    windows long, unless `short_ok`: then over half its length.
+
+    Parameters
+    ----------
+    paths : list of (K, 2) ndarray of float
+    arcs : list of (K,) ndarray of float
+        `_arc_lengths` of `paths`.
+    which : (P,) ndarray of bool, optional
+        The pieces to judge (NaN for the others); all by default.
+
+    Returns
+    -------
+    straightness : (P,) ndarray of float
+    """
+    out = np.full(len(paths), np.nan)
+    total = np.array([arc[-1] for arc in arcs], float)
+    window = np.full(len(paths), float(window_px))
+    short = total < 2 * window
+    if short_ok:
+        window[short] = total[short] / 2  # (a short piece: over half its length)
+        judged = ~short | (total >= 4)
+    else:
+        judged = ~short
+    if which is not None:
+        judged &= which
+    judged = np.flatnonzero(judged)
+    if not len(judged):
+        return out
+    # Stretches from s to s + window, s every quarter window: ``np.arange(0, total - window, window / 4)``.
+    step = window[judged] / 4
+    n_stretch = np.ceil((total[judged] - window[judged]) / step).astype(np.int64)
+    piece = np.repeat(np.arange(len(judged)), n_stretch)
+    start = (np.arange(len(piece)) - np.repeat(np.cumsum(n_stretch) - n_stretch, n_stretch)) * step[piece]
+    stretch = np.stack([start, start + window[judged][piece]])  # (2, S)
+    ends = np.empty((2, len(piece), 2))
+    bounds = np.cumsum(n_stretch) - n_stretch
+    for i, k in enumerate(judged.tolist()):  # (np.interp one piece at a time: each has its own arc)
+        at = slice(bounds[i], bounds[i] + n_stretch[i])
+        for axis in (0, 1):
+            ends[:, at, axis] = np.interp(stretch[:, at], arcs[k], paths[k][:, axis])
+    ratio = np.hypot(*(ends[1] - ends[0]).T) / window[judged][piece]
+    out[judged] = _group_medians(ratio, n_stretch)
+    return out
 
 
 def _clear_tips(paths, excluded, *, radius_px, reach_px):
@@ -848,31 +913,28 @@ def _clear_tips(paths, excluded, *, radius_px, reach_px):
         cv2.polylines(labels, [pts], False, k, 1)
     r = max(1, round(radius_px))
     disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
-    near = cv2.dilate((labels > 0).astype(np.uint8), disc) > 0
+    near = cv2.dilate((labels > 0).view(np.uint8), disc) > 0
     surface = ~excluded
-    cover_all = float(near[surface].mean()) if surface.any() else 0.0
-    zone = surface & (cv2.distanceTransform((labels == 0).astype(np.uint8), cv2.DIST_L2, 3) <= reach_px)
-    cover = float(near[zone].mean()) if zone.any() else cover_all
-    inside = disc > 0
-    n_clear = 0
-    clear_both = []
-    for k, (path, closed) in enumerate(paths, start=1):
-        clear_both.append(not closed)
-        if closed:
-            continue
-        for end in (path[0], path[-1]):
-            rr, cc = round(float(end[0])), round(float(end[1]))
-            r0, c0 = max(rr - r, 0), max(cc - r, 0)
-            window = labels[r0 : rr + r + 1, c0 : cc + r + 1]
-            mask = inside[
-                r0 - (rr - r) : r0 - (rr - r) + window.shape[0],
-                c0 - (cc - r) : c0 - (cc - r) + window.shape[1],
-            ]
-            values = window[mask]
-            clear = not np.any((values > 0) & (values != k))
-            n_clear += int(clear)
-            clear_both[-1] &= clear
-    return n_clear, cover, clear_both, cover_all
+    # (Shares as ``near[surface].mean()`` gives them.)
+    n_surface = int(np.count_nonzero(surface))
+    cover_all = int(np.count_nonzero(near & surface)) / n_surface if n_surface else 0.0
+    zone = surface & (cv2.distanceTransform((labels == 0).view(np.uint8), cv2.DIST_L2, 3) <= reach_px)
+    n_zone = int(np.count_nonzero(zone))
+    cover = int(np.count_nonzero(near & zone)) / n_zone if n_zone else cover_all
+    # The labels within the disc round both ends of each open path (all at once; none beyond the frame).
+    clear_both = [not closed for _path, closed in paths]
+    is_open = np.flatnonzero(clear_both)
+    if not len(is_open):
+        return 0, cover, clear_both, cover_all
+    ends = np.round(np.array([[paths[i][0][0], paths[i][0][-1]] for i in is_open.tolist()])).astype(int)
+    dr, dc = np.nonzero(disc)
+    at_r, at_c = ends[..., 0, None] + (dr - r), ends[..., 1, None] + (dc - r)  # (E, 2 ends, disc pixels)
+    on_photo = (at_r >= 0) & (at_r < rows) & (at_c >= 0) & (at_c < cols)
+    values = labels[np.clip(at_r, 0, rows - 1), np.clip(at_c, 0, cols - 1)]
+    clear = ~(on_photo & (values > 0) & (values != (is_open + 1)[:, None, None])).any(axis=2)
+    for i, both in zip(is_open.tolist(), clear.all(axis=1).tolist(), strict=True):
+        clear_both[i] = both
+    return int(clear.sum()), cover, clear_both, cover_all
 
 
 def _meeting_ends(paths, *, radius_px):
@@ -900,14 +962,16 @@ def _meeting_ends(paths, *, radius_px):
 
 
 def _prepare(rgb, factor, excluded):
+    """The working image, its contrast (`ridge.contrast_image`) and the excluded regions at its size."""
     rows, cols = rgb.shape[:2]
     if factor > 1:
         work = cv2.resize(rgb, (max(cols // factor, 1), max(rows // factor, 1)), interpolation=cv2.INTER_AREA)
     else:
         work = rgb
+    excluded_work = _shrink_mask(excluded, work.shape[:2])
     # (Whether the surface is banded is judged on the surface, not on the table around it.)
-    contrast, info = ridge.contrast_image(work, ignore=_shrink_mask(excluded, work.shape[:2]))
-    return work, contrast, info
+    contrast, info = ridge.contrast_image(work, ignore=excluded_work)
+    return work, contrast, info, excluded_work
 
 
 def _foreground_width_px(contrast, excluded) -> float:
@@ -931,7 +995,7 @@ def _foreground_width_px(contrast, excluded) -> float:
 def _shrink_mask(mask, shape):
     if mask.shape == shape:
         return mask.copy()
-    small = cv2.resize(mask.astype(np.uint8), (shape[1], shape[0]), interpolation=cv2.INTER_AREA)
+    small = cv2.resize(mask.view(np.uint8), (shape[1], shape[0]), interpolation=cv2.INTER_AREA)
     return small > 0
 
 
@@ -941,10 +1005,13 @@ def _grow_mask(mask, shape):
     return cv2.resize(mask.astype(np.uint8), (shape[1], shape[0]), interpolation=cv2.INTER_NEAREST) > 0
 
 
-def _drop_small(fg, min_extent_px):
-    _n, labels, stats, _ = cv2.connectedComponentsWithStats(fg.astype(np.uint8), connectivity=8)
-    extent = np.maximum(stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT])
-    keep = extent >= min_extent_px
+def _seeded_lines(weak, strong, *, min_extent_px):
+    """`ridge.hysteresis` of `weak` and `strong`, without its components whose bounding box is smaller than
+    `min_extent_px` (dust): one labelling for both."""
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(weak.view(np.uint8), connectivity=8)
+    keep = np.zeros(n, bool)
+    keep[np.unique(labels[strong & weak])] = True
+    keep &= np.maximum(stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT]) >= min_extent_px
     keep[0] = False
     return keep[labels]
 
@@ -987,12 +1054,15 @@ def _clump_mask(
     size = max(3, round(window * hair_width_px)) | 1
     density = cv2.boxFilter(solid.astype(np.float32), -1, (size, size))
     dense = density >= min_cover
-    region = cv2.dilate(dense.astype(np.uint8), np.ones((size, size), np.uint8))
-    n, labels, stats, _ = cv2.connectedComponentsWithStats(region, connectivity=8)
-    lines = np.bincount(labels[fg], minlength=n) / np.maximum(stats[:, cv2.CC_STAT_AREA], 1)
-    keep = lines >= min_lines
-    keep[0] = False
-    clumps = keep[labels]
+    if dense.any():
+        region = cv2.dilate(dense.astype(np.uint8), np.ones((size, size), np.uint8))
+        n, labels, stats, _ = cv2.connectedComponentsWithStats(region, connectivity=8)
+        lines = np.bincount(labels[fg], minlength=n) / np.maximum(stats[:, cv2.CC_STAT_AREA], 1)
+        keep = lines >= min_lines
+        keep[0] = False
+        clumps = keep[labels]
+    else:
+        clumps = np.zeros(dense.shape, bool)
     grid = info["background_grid"]
     ksize = min(31, (min(grid.shape[:2]) // 2) * 2 - 1)
     if ksize >= 5:
@@ -1047,6 +1117,41 @@ def _along_edge(paths, zone, *, share=0.8):
     return (inside / counts >= share).tolist()
 
 
+def _at_ends(paths, zone):
+    """Whether the first or the last point of each path (nearest pixel, clipped to `zone`) lies in `zone`: a
+    list of bool."""
+    if not paths:
+        return []
+    sizes = np.array([len(pth) for pth in paths])
+    points = np.concatenate(paths)
+    limit = np.array(zone.shape) - 1
+    first, last = (
+        np.clip(np.round(points[i]), 0, limit).astype(int)
+        for i in (np.cumsum(sizes) - sizes, np.cumsum(sizes) - 1)
+    )
+    return (zone[first[:, 0], first[:, 1]] | zone[last[:, 0], last[:, 1]]).tolist()
+
+
+def _median_lum(channel_sums) -> float:
+    """``np.median`` of the luminances ``channel_sums / 3`` (float32) of pixels whose three channels (uint8)
+    add up to `channel_sums` (uint16, not empty): counted in a histogram, as sums are 0 to 765."""
+    counts = np.cumsum(np.bincount(channel_sums, minlength=766))
+    n = int(counts[-1])
+    middle = np.searchsorted(counts, [(n - 1) // 2, n // 2], side="right")  # (one value when n is odd)
+    low, high = middle.astype(np.float32) / np.float32(3)
+    return float((low + high) / np.float32(2))
+
+
+def _frame_band(shape, *, width_px):
+    """Pixels within `width_px` of the frame of an image of `shape`."""
+    band = np.zeros(shape, bool)
+    band[:width_px, :] = True
+    band[-width_px:, :] = True
+    band[:, :width_px] = True
+    band[:, -width_px:] = True
+    return band
+
+
 def _edge_zone(excluded_work, *, margin_px):
     """Pixels within `margin_px` of the photo edge or of an excluded region."""
     zone = excluded_work.astype(np.uint8)
@@ -1058,14 +1163,15 @@ def _edge_zone(excluded_work, *, margin_px):
     return cv2.dilate(zone, kernel) > 0
 
 
-def _cross_profiles(rgb, paths, info, *, factor, width_est, step_px=2.0, max_points=150):
+def _cross_profiles(rgb, paths, info, *, factor, width_est, arcs=None, step_px=2.0, max_points=150):
     """Mean width (px) of each hair from its mean cross-profile; the photo's edge rise and hair width (px);
     and each hair's shade: the integral across it of its darkening relative to the surface beside it
     (``(surface - hair) / surface`` luminance, in px; negative for a hair lighter than the surface). Blur
     spreads a hair's shade but keeps its integral: it is its opacity times its width, whatever the focus.
 
     All hairs are sampled at once (a textured surface leaves thousands of pieces): one remap for all the
-    cross-sections, statistics per cross-section, then means over each hair's cross-sections."""
+    cross-sections, statistics per cross-section, then means over each hair's cross-sections. `arcs`: the
+    paths' `_arc_lengths`, when known."""
     if not paths:
         return [], (float("nan"), float("nan")), [], []
     half = max(4.0, 1.5 * width_est * factor)
@@ -1076,25 +1182,27 @@ def _cross_profiles(rgb, paths, info, *, factor, width_est, step_px=2.0, max_poi
     weights = np.asarray(info["direction"], np.float32) / noise
     n = len(paths)
     # Points every `step` along each hair, and the unit normal there.
-    sampled = []  # (index of the hair, rows, columns, length)
-    for k, path in enumerate(paths):
-        seg = np.hypot(*np.diff(path, axis=0).T)
-        arc = np.concatenate(([0.0], np.cumsum(seg)))
-        if arc[-1] < 4 * step_px:
-            continue
-        step = max(step_px, arc[-1] / max_points)  # a long hair's width is well known from fewer samples
-        s = np.arange(step, arc[-1] - step / 2, step)
-        sampled.append((k, np.interp(s, arc, path[:, 0]), np.interp(s, arc, path[:, 1]), arc[-1]))
+    arcs = _arc_lengths(paths) if arcs is None else arcs
+    total = np.array([arc[-1] for arc in arcs], float)
+    which = np.flatnonzero(total >= 4 * step_px)
     widths = [float("nan")] * n
     shades = [float("nan")] * n
     steps = [float("nan")] * n
-    if not sampled:
+    if not len(which):
         return widths, (float("nan"), float("nan")), shades, steps
-    which = np.array([t[0] for t in sampled])
-    counts = np.array([len(t[1]) for t in sampled])
+    lengths = total[which]
+    step = np.maximum(step_px, lengths / max_points)  # a long hair's width is well known from fewer samples
+    # ``np.arange(step, length - step / 2, step)`` of each hair, all at once.
+    counts = np.ceil((lengths - step / 2 - step) / step).astype(np.int64)
     starts = np.cumsum(counts) - counts
     ends = starts + counts - 1
-    pr, pc = np.concatenate([t[1] for t in sampled]), np.concatenate([t[2] for t in sampled])
+    hair = np.repeat(np.arange(len(which)), counts)
+    along = step[hair] + (np.arange(len(hair)) - starts[hair]) * step[hair]
+    pr, pc = np.empty(len(hair)), np.empty(len(hair))
+    for i, k in enumerate(which.tolist()):
+        at = slice(starts[i], starts[i] + counts[i])
+        pr[at] = np.interp(along[at], arcs[k], paths[k][:, 0])
+        pc[at] = np.interp(along[at], arcs[k], paths[k][:, 1])
     # np.gradient of each hair's points (central differences, one-sided at its ends).
     tr, tc = np.empty_like(pr), np.empty_like(pc)
     for grad, values in ((tr, pr), (tc, pc)):
@@ -1106,8 +1214,12 @@ def _cross_profiles(rgb, paths, info, *, factor, width_est, step_px=2.0, max_poi
     nr, nc = tc / norm, -tr / norm  # unit normal
 
     def remap_across(at):
-        map_r = (pr[:, None] + at[None, :] * nr[:, None]).astype(np.float32)
-        map_c = (pc[:, None] + at[None, :] * nc[:, None]).astype(np.float32)
+        map_r = np.multiply.outer(nr, at)
+        map_r += pr[:, None]
+        map_r = map_r.astype(np.float32)
+        map_c = np.multiply.outer(nc, at)
+        map_c += pc[:, None]
+        map_c = map_c.astype(np.float32)
         out = np.empty((len(pr), len(at), 3), np.float32)
         chunk = 30_000  # (OpenCV's remap takes maps of fewer than 32767 rows)
         for i in range(0, len(pr), chunk):
@@ -1128,12 +1240,14 @@ def _cross_profiles(rgb, paths, info, *, factor, width_est, step_px=2.0, max_poi
     proj = samples @ weights
     edge = max(2, len(offsets) // 8)
     # (= samples.mean(axis=2), whose reduction over three channels is slow)
-    lum = ((samples[..., 0] + samples[..., 1] + samples[..., 2]) / np.float64(3)).astype(np.float32)
+    lum = samples[..., 0] + samples[..., 1]
+    lum += samples[..., 2]
+    lum /= np.float32(3)
     del samples
-    lum_base = np.median(np.concatenate([lum[:, :edge], lum[:, -edge:]], axis=1), axis=1)
+    lum_base = _row_medians(np.concatenate([lum[:, :edge], lum[:, -edge:]], axis=1))
     shade = hair_means((lum_base[:, None] - lum) / np.maximum(lum_base[:, None], 1.0))
     shade_px = shade.sum(axis=1) * dt
-    base = np.median(np.concatenate([proj[:, :edge], proj[:, -edge:]], axis=1), axis=1)
+    base = _row_medians(np.concatenate([proj[:, :edge], proj[:, -edge:]], axis=1))
     prof = hair_means(proj - base[:, None])
     middle = len(offsets) // 2
     flip = prof[:, middle - 2 : middle + 3].mean(axis=1) < 0
@@ -1143,22 +1257,22 @@ def _cross_profiles(rgb, paths, info, *, factor, width_est, step_px=2.0, max_poi
     # edge of an object (a drain's rim, a sheet's edge, a stripe) has a different one either side, near
     # and a little farther out. (A line beside a hair of the other shade, a dark hair among light ones,
     # differs on one side only near it: farther out the surface is the same again.)
-    side_step = hair_means(np.median(proj[:, :edge], axis=1) - np.median(proj[:, -edge:], axis=1))
+    side_step = hair_means(_row_medians(proj[:, :edge]) - _row_medians(proj[:, -edge:]))
     far_proj = remap_across(far) @ weights
     far_step = hair_means(far_proj[:, :2].mean(axis=1) - far_proj[:, 2:].mean(axis=1))
-    profiles, lengths = [], []
+    has_peak = peak > 0
+    # (Per hair, in float32: the width of its profile, and the step between the surfaces on its two sides.)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        hair_widths = np.where(has_peak, np.clip(prof, 0, None).sum(axis=1) * dt / peak, np.nan)
+        hair_steps = np.minimum(np.abs(side_step), np.abs(far_step)) / peak
+        profiles = np.where(has_peak[:, None], prof / peak[:, None], prof)
+    hair_steps = np.where(side_step * far_step > 0, hair_steps, 0.0)
+    hair_steps[~has_peak] = np.nan  # (no profile: not judged)
     for i, k in enumerate(which.tolist()):
         shades[k] = float(shade_px[i])
-        pk = float(peak[i])
-        if pk > 0 and side_step[i] * far_step[i] > 0:
-            steps[k] = float(min(abs(side_step[i]), abs(far_step[i])) / pk)
-        else:
-            steps[k] = 0.0 if pk > 0 else float("nan")  # (no profile: not judged)
-        widths[k] = float(np.clip(prof[i], 0, None).sum() * dt / pk) if pk > 0 else float("nan")
-        profiles.append(prof[i] / pk if pk > 0 else prof[i])
-        lengths.append(sampled[i][3])
-    lengths = np.asarray(lengths)
-    stats = quality.edge_widths_px(np.array(profiles), step_px=dt)
+        widths[k] = float(hair_widths[i])
+        steps[k] = float(hair_steps[i])
+    stats = quality.edge_widths_px(profiles, step_px=dt)
     ok = np.isfinite(stats).all(axis=1)
     if not ok.any():
         return widths, (float("nan"), float("nan")), shades, steps
@@ -1167,14 +1281,24 @@ def _cross_profiles(rgb, paths, info, *, factor, width_est, step_px=2.0, max_poi
     return widths, edge_w, shades, steps
 
 
+def _row_medians(values):
+    """``np.median(values, axis=1)`` (the same numbers) of a (K, T) array of short rows: faster by sorting."""
+    ordered = np.sort(values, axis=1)
+    t = values.shape[1]
+    return (ordered[:, (t - 1) // 2] + ordered[:, t // 2]) / values.dtype.type(2)
+
+
 def _group_medians(values, counts):
-    """``np.median`` of consecutive groups of `values` of the given sizes (all non-empty), all at once."""
+    """``np.median`` of consecutive groups of `values` of the given sizes (all non-empty), all at once: groups
+    of one size are sorted together, one row each."""
     counts = np.asarray(counts, np.int64)
-    group = np.repeat(np.arange(len(counts)), counts)
-    ordered = values[np.lexsort((values, group))]
-    start = np.r_[0, np.cumsum(counts)[:-1]]
-    low, high = ordered[start + (counts - 1) // 2], ordered[start + counts // 2]
-    return (low + high) / values.dtype.type(2)
+    start = np.cumsum(counts) - counts
+    medians = np.empty(len(counts), values.dtype)
+    for n in np.unique(counts).tolist():
+        which = np.flatnonzero(counts == n)
+        rows = np.sort(values[start[which, None] + np.arange(n)], axis=1)
+        medians[which] = (rows[:, (n - 1) // 2] + rows[:, n // 2]) / values.dtype.type(2)
+    return medians
 
 
 def _weighted_median(values, weights):

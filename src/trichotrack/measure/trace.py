@@ -11,6 +11,7 @@ each other and point at each other (a faint stretch the detector missed) are joi
 from __future__ import annotations
 
 import itertools
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -79,14 +80,16 @@ def pixel_graph(skeleton):
     degree : (P,) ndarray of int
     """
     sk = np.pad(np.asarray(skeleton, bool), 1)
-    rr, cc = np.nonzero(sk)
-    n_px = len(rr)
-    index = np.full(sk.shape, -1, np.int32)
-    index[rr, cc] = np.arange(n_px, dtype=np.int32)
+    width = sk.shape[1]
+    flat = np.flatnonzero(sk)
+    n_px = len(flat)
+    index = np.full(sk.size, -1, np.int32)
+    index[flat] = np.arange(n_px, dtype=np.int32)
     nb = np.empty((n_px, 8), np.int32)
     for k, (dr, dc) in enumerate(_OFFSETS):
-        nb[:, k] = index[rr + dr, cc + dc]
+        nb[:, k] = index[flat + (dr * width + dc)]
     del index
+    rr, cc = np.divmod(flat, width)
     four = nb[:, :4] >= 0
     for k, (dr, dc) in enumerate(_OFFSETS[4:], start=4):
         # A diagonal step is redundant when a four-neighbour path of two steps exists.
@@ -250,25 +253,41 @@ def _path_length(pts):
     return float(np.hypot(*np.diff(pts, axis=0).T).sum())
 
 
-def _lengths_and_directions(branches, *, skip, span):
-    """Lengths of all branches and the unit direction out of each end (all branches at once).
+def _branch_lengths(pts, sizes):
+    """Length of each branch, from all branches' points one after the other (`sizes` points each).
 
     Returns
     -------
-    lengths : list of float
+    lengths : (B,) ndarray of float
+    """
+    if len(sizes) == 0:
+        return np.zeros(0)
+    offsets = np.cumsum(sizes) - sizes
+    seg = np.hypot(*np.diff(pts, axis=0).T)
+    cum = np.r_[0, np.cumsum(seg)]
+    return cum[offsets + sizes - 1] - cum[offsets]
+
+
+def _end_directions(pts, sizes, *, skip, span):
+    """The unit direction out of each end of each branch (all branches at once).
+
+    Parameters
+    ----------
+    pts : (P, 2) ndarray of float
+        All branches' points, one branch after the other.
+    sizes : (B,) ndarray of int
+        Points per branch.
+
+    Returns
+    -------
     directions : (B, 2, 2) ndarray
         ``directions[b, e]`` points out of branch b at its end e (0: first point, 1: last point), measured
         from `skip` to `skip + span` points in from that end.
     """
-    n_br = len(branches)
+    n_br = len(sizes)
     if n_br == 0:
-        return [], np.zeros((0, 2, 2))
-    sizes = np.array([len(p) for p in branches])
-    pts = np.concatenate(branches)
-    offsets = np.r_[0, np.cumsum(sizes)[:-1]]
-    seg = np.hypot(*np.diff(pts, axis=0).T)
-    cum = np.r_[0, np.cumsum(seg)]
-    lengths = (cum[offsets + sizes - 1] - cum[offsets]).tolist()
+        return np.zeros((0, 2, 2))
+    offsets = np.cumsum(sizes) - sizes
     near = np.minimum(skip, np.maximum(sizes - 2, 0))
     far = np.minimum(near + span, sizes - 1)
     k = np.clip((far - near) // 3, 1, 3)
@@ -287,7 +306,7 @@ def _lengths_and_directions(branches, *, skip, span):
         norm = np.hypot(vec[:, 0], vec[:, 1])
         ok = (far > near) & (norm > 0)
         out[ok, e] = vec[ok] / norm[ok, None]
-    return lengths, out
+    return out
 
 
 def _turn_deg(d1, d2):
@@ -297,26 +316,29 @@ def _turn_deg(d1, d2):
 
 
 def _best_matching(cost, *, max_turn_deg, free_penalty):
-    """Min-cost matching of ends (pairs only below max_turn_deg); returns (pairs, best, second best)."""
+    """Min-cost matching of ends (pairs only below max_turn_deg); returns (pairs, best, second best).
+
+    Of matchings that cost the same, the first found wins (the order below), and the second best is then
+    that same cost.
+    """
     n = len(cost)
-    items = list(range(n))
-    results = []
+    best = [np.inf, None, np.inf]  # best total, its pairs, second best total
 
     def rec(rest, pairs, total):
         if not rest:
-            results.append((total, pairs))
+            if total < best[0]:
+                best[:] = total, pairs, best[0]
+            elif total < best[2]:
+                best[2] = total
             return
         i, others = rest[0], rest[1:]
         rec(others, pairs, total + free_penalty)
         for k, j in enumerate(others):
             if cost[i][j] <= max_turn_deg:
-                rec(others[:k] + others[k + 1 :], [*pairs, (i, j)], total + cost[i][j])
+                rec(others[:k] + others[k + 1 :], (*pairs, (i, j)), total + cost[i][j])
 
-    rec(items, [], 0.0)
-    results.sort(key=lambda r: r[0])
-    best = results[0]
-    second = results[1][0] if len(results) > 1 else np.inf
-    return best[1], best[0], second
+    rec(tuple(range(n)), (), 0.0)
+    return list(best[1]), best[0], best[2]
 
 
 def _thread_loops(ends, pairs, cost):
@@ -456,20 +478,28 @@ def trace_skeleton(
     br_v = raw_v[keep].tolist()
     owner = np.repeat(keep, sizes)
     all_pts = fcoords[raw_px[owner]]
-    br_pts = np.split(all_pts, np.cumsum(sizes[keep])[:-1]) if keep.any() else []
+    br_sizes = sizes[keep]
+    br_first = np.cumsum(br_sizes) - br_sizes  # index in `all_pts` of each branch's first point
+    br_pts = [all_pts[i : i + n] for i, n in zip(br_first.tolist(), br_sizes.tolist(), strict=True)]
     is_junction = np.zeros(n_nodes, bool)
     is_junction[:n_clusters] = True
-    lengths, end_dirs = _lengths_and_directions(br_pts, skip=skip, span=span)
+    lengths_arr = _branch_lengths(all_pts, br_sizes)
+    lengths = lengths_arr.tolist()
+    end_dirs = _end_directions(all_pts, br_sizes, skip=skip, span=span)
     # Where a faint hair fades out and comes back, the last pixels of the skeleton hook sideways: the
     # direction across a gap is taken from further in.
-    _, gap_dirs = _lengths_and_directions(br_pts, skip=skip + 3, span=span)
+    gap_dirs = _end_directions(all_pts, br_sizes, skip=skip + 3, span=span)
 
     # --- drop short spurs (junction to free end) and tiny isolated bits.
-    alive = []
-    for b in range(len(br_pts)):
-        ju, jv = is_junction[br_u[b]], is_junction[br_v[b]]
-        spur = (ju != jv) and lengths[b] < spur_px
-        alive.append(not spur)
+    u_arr, v_arr = raw_u[keep], raw_v[keep]
+    junction_u, junction_v = is_junction[u_arr], is_junction[v_arr]
+    alive_arr = ~((junction_u != junction_v) & (lengths_arr < spur_px))
+    junction_node = is_junction
+    is_junction = is_junction.tolist()  # (indexed one node at a time from here on)
+
+    def by_length(branches):
+        """Branch indices in order of length (ties in index order)."""
+        return branches[np.argsort(lengths_arr[branches], kind="stable")].tolist()
 
     # --- merge junction clusters joined by short branches into zones.
     parent = list(range(n_nodes))
@@ -481,17 +511,11 @@ def trace_skeleton(
         return a
 
     internal = [False] * len(br_pts)
-    n_ends = [0] * n_nodes
-    for b in range(len(br_pts)):
-        if alive[b]:
-            n_ends[br_u[b]] += 1
-            n_ends[br_v[b]] += 1
-    short = [
-        b
-        for b in range(len(br_pts))
-        if alive[b] and is_junction[br_u[b]] and is_junction[br_v[b]] and lengths[b] < merge_px
-    ]
-    for b in sorted(short, key=lambda b: lengths[b]):
+    n_ends = (
+        np.bincount(u_arr[alive_arr], minlength=n_nodes) + np.bincount(v_arr[alive_arr], minlength=n_nodes)
+    ).tolist()
+    short = np.flatnonzero(alive_arr & junction_u & junction_v & (lengths_arr < merge_px))
+    for b in by_length(short):
         ra, rb = find(br_u[b]), find(br_v[b])
         if ra != rb:
             if n_ends[ra] + n_ends[rb] - 2 > max_zone_ends:
@@ -507,40 +531,45 @@ def trace_skeleton(
         """Points of branch b starting at its end e."""
         return br_pts[b] if e == 0 else br_pts[b][::-1]
 
-    directions = {}
-    for b in range(len(br_pts)):
-        if alive[b]:
-            directions[(b, 0)] = end_dirs[b, 0]
-            directions[(b, 1)] = end_dirs[b, 1]
+    end_dirs_list = end_dirs.tolist()
+
+    def directions(ends):
+        """(n, 2) directions out of the branch ends ``(b, e)`` in `ends`."""
+        return np.array([end_dirs_list[b][e] for b, e in ends])
 
     # --- a shallow crossing, or two hairs touching along a stretch, leaves two junctions joined by a shared
     # segment: merge them when their outer ends pair straighter together than apart.
+    outer = alive_arr & ~np.array(internal, bool)  # (internal: so far; shared segments are added below)
     ends_at: dict[int, list[tuple[int, int]]] = {}
-    for b in range(len(br_pts)):
-        if alive[b] and not internal[b]:
-            for e, node in ((0, br_u[b]), (1, br_v[b])):
-                if is_junction[node]:
-                    ends_at.setdefault(find(node), []).append((b, e))
-    shared = [
-        b
-        for b in range(len(br_pts))
-        if alive[b]
-        and not internal[b]
-        and is_junction[br_u[b]]
-        and is_junction[br_v[b]]
-        and lengths[b] < shared_px
-    ]
+    for b in np.flatnonzero(outer & (junction_u | junction_v)).tolist():
+        for e, node in ((0, br_u[b]), (1, br_v[b])):
+            if is_junction[node]:
+                ends_at.setdefault(find(node), []).append((b, e))
+    shared = np.flatnonzero(outer & junction_u & junction_v & (lengths_arr < shared_px))
+
+    pairings = {}  # (ends are paired while zones merge and again per zone: once is enough)
+
+    def pairing(ends):
+        """Turning costs between `ends` (two or more), and, for up to six, their best pairing, its cost and
+        the second best cost."""
+        key = tuple(ends)
+        if key not in pairings:
+            dirs = directions(ends)
+            cost = np.degrees(np.arccos(np.clip(-(dirs @ dirs.T), -1.0, 1.0))).tolist()
+            best = None
+            if len(ends) <= 6:
+                best = _best_matching(cost, max_turn_deg=max_turn_deg, free_penalty=max_turn_deg)
+            pairings[key] = cost, best
+        return pairings[key]
 
     def matching_cost(ends):
         if len(ends) > 6:
             return np.inf
         if len(ends) < 2:
             return max_turn_deg * len(ends)
-        dirs = np.array([directions[e] for e in ends])
-        cost = np.degrees(np.arccos(np.clip(-(dirs @ dirs.T), -1.0, 1.0))).tolist()
-        return _best_matching(cost, max_turn_deg=max_turn_deg, free_penalty=max_turn_deg)[1]
+        return pairing(ends)[1][1]
 
-    for b in sorted(shared, key=lambda b: lengths[b]):
+    for b in by_length(shared):
         z1, z2 = find(br_u[b]), find(br_v[b])
         if z1 == z2:
             continue
@@ -555,23 +584,27 @@ def trace_skeleton(
         ends_at[z2] = union
         ends_at.pop(z1, None)
     zone_of = [find(a) for a in range(n_nodes)]
+    zone_of_arr = np.array(zone_of, np.int64)
 
-    # --- ends at each zone.
+    # --- ends at each zone, and its pixels: those of its internal branches, then those of its junctions.
     zone_ends: dict[int, list[tuple[int, int]]] = {}
     zone_pixels: dict[int, list[np.ndarray]] = {}
-    for b in range(len(br_pts)):
-        if not alive[b]:
-            continue
+    for b in np.flatnonzero(alive_arr).tolist():
         if internal[b]:
             zone_pixels.setdefault(zone_of[br_u[b]], []).append(br_pts[b])
             continue
         for e, node in ((0, br_u[b]), (1, br_v[b])):
             if is_junction[node]:
                 zone_ends.setdefault(zone_of[node], []).append((b, e))
-    for p in np.flatnonzero(node_of >= 0):
-        node = node_of[p]
-        if node < n_clusters:
-            zone_pixels.setdefault(zone_of[node], []).append(fcoords[p][None])
+    # (Junction pixels in pixel order.)
+    junction_px = np.flatnonzero((node_of >= 0) & (node_of < n_clusters))
+    junction_zone = zone_of_arr[node_of[junction_px]]
+    by_zone = np.argsort(junction_zone, kind="stable")
+    zones, first = np.unique(junction_zone[by_zone], return_index=True)
+    pixels = fcoords[junction_px[by_zone]]
+    last = np.append(first[1:], len(pixels)) if len(first) else first
+    for z, i, j in zip(zones.tolist(), first.tolist(), last.tolist(), strict=True):
+        zone_pixels.setdefault(z, []).append(pixels[i:j])
 
     partner: dict[tuple[int, int], tuple[int, int]] = {}
     via_zone: dict[tuple[int, int], int] = {}
@@ -581,15 +614,14 @@ def trace_skeleton(
     n_unpaired = 0
     for z, ends in zone_ends.items():
         pix = np.concatenate(zone_pixels.get(z, [np.empty((0, 2))]))
-        zone_centres[z] = pix.mean(axis=0) if len(pix) else oriented(*ends[0])[0]
+        zone_centres[z] = pix.sum(axis=0) / len(pix) if len(pix) else oriented(*ends[0])[0]  # (= mean)
         n = len(ends)
         if n < 2:
             n_unpaired += n
             continue
-        dirs = np.array([directions[e] for e in ends])
-        cost = np.degrees(np.arccos(np.clip(-(dirs @ dirs.T), -1.0, 1.0))).tolist()
+        cost, matching = pairing(ends)
         if n <= 6:
-            pairs, best, second = _best_matching(cost, max_turn_deg=max_turn_deg, free_penalty=max_turn_deg)
+            pairs, best, second = matching
             ambiguous = (second - best) < 12.0 or n >= 6
         else:
             pairs = _greedy_matching(cost, max_turn_deg=max_turn_deg)
@@ -609,32 +641,38 @@ def trace_skeleton(
     # --- join free ends across small gaps.
     # Ends left over at junctions take part too: in a tangle, the other half of a hair is often across
     # a neighbouring junction.
-    free, free_zone = [], []
-    for b in range(len(br_pts)):
-        if not alive[b] or internal[b]:
-            continue
-        for e, node in ((0, br_u[b]), (1, br_v[b])):
-            if (b, e) not in partner:
-                free.append((b, e))
-                free_zone.append(zone_of[node] if is_junction[node] else -1 - len(free))
+    paired = np.zeros((len(br_pts), 2), bool)
+    if partner:
+        paired_ends = np.array(list(partner), np.int64)
+        paired[paired_ends[:, 0], paired_ends[:, 1]] = True
+    free_b, free_e = np.nonzero((alive_arr & ~np.array(internal, bool))[:, None] & ~paired)
+    free = list(zip(free_b.tolist(), free_e.tolist(), strict=True))
+    free_node = np.where(free_e == 0, u_arr[free_b], v_arr[free_b])
+    # (Free ends are in the zone of their junction; each end in the open in a zone of its own.)
+    free_zone = np.where(junction_node[free_node], zone_of_arr[free_node], -2 - np.arange(len(free)))
     n_weak = 0
     n_near = 0
     if len(free) >= 2:
-        tips = np.array([oriented(b, e)[0] for b, e in free])
+        size = br_sizes[free_b]
+
+        def nth_from_end(i):
+            """The i-th point of each free end's branch counted from that end (all ends at once)."""
+            return all_pts[br_first[free_b] + np.where(free_e == 0, i, size - 1 - i)]
+
+        tips = nth_from_end(0)
         # The geometry of a gap is judged from a few pixels in from each tip, past a hook the skeleton makes
         # where the hair fades (the tips themselves still set the distance).
-        hook = skip + 3
-        inner = np.array([oriented(b, e)[min(hook, len(br_pts[b]) - 1)] for b, e in free])
+        inner = nth_from_end(np.minimum(skip + 3, size - 1))
         tree = cKDTree(tips)
         reach = gap_px if support is None else max(gap_px, long_gap_px)
         cand = _gap_candidates(
             tree.query_pairs(reach, output_type="ndarray"),
             tips=tips,
             inner=inner,
-            dirs=np.array([gap_dirs[b, e] for b, e in free]).reshape(-1, 2),
-            branch=np.array([b for b, _e in free]),
-            branch_length=np.asarray(lengths, float),
-            zone=np.asarray(free_zone),
+            dirs=gap_dirs[free_b, free_e],
+            branch=free_b,
+            branch_length=lengths_arr,
+            zone=free_zone,
             gap_px=gap_px,
             reach=reach,
         )
@@ -642,11 +680,10 @@ def trace_skeleton(
         # A long gap is bridged only along a straight line where the hair goes on, faint, under the
         # detection threshold; where it does not (a dark hair's sheen, a light hair's faint stretch), only
         # ends that point straight at each other are joined.
-        cand = [
-            c
-            for c in cand
-            if c[4] <= 10.0 or c[3] <= gap_px or _mean_along(support, tips[c[1]], tips[c[2]]) >= min_support
-        ]
+        judged = [c for c in cand if not (c[4] <= 10.0 or c[3] <= gap_px)]
+        evidence = _means_along(support, tips[[c[1] for c in judged]], tips[[c[2] for c in judged]])
+        weak = {(c[1], c[2]) for c, value in zip(judged, evidence, strict=True) if not value >= min_support}
+        cand = [c for c in cand if (c[1], c[2]) not in weak]
         cand.sort()
         used = set()
         for _, i, j, dist, dev in cand:
@@ -677,7 +714,7 @@ def trace_skeleton(
                 return seq, nxt[0] == b0
             b, e = nxt
 
-    order = [b for b in range(len(br_pts)) if alive[b] and not internal[b]]
+    order = np.flatnonzero(alive_arr & ~np.array(internal, bool)).tolist()
     for b in order:
         if used_branch[b]:
             continue
@@ -692,8 +729,7 @@ def trace_skeleton(
             chains.append((seq, closed))
 
     trim = skip + 1
-    paths, closed_flags, ends_j, crossings = [], [], [], []
-    extend_head, extend_tail = [], []  # paths whose free ends are followed along `support`
+    assembled = []  # (path, chain, closed, crossings passed)
     for seq, closed in chains:
         parts = []
         n_cross = 0
@@ -711,7 +747,12 @@ def trace_skeleton(
         if closed and parts:
             parts.append(_bridge(parts[-1][-1], parts[0][0]))
         path = np.concatenate(parts) if parts else np.empty((0, 2))
-        if _path_length(path) < min_length_px:
+        assembled.append((path, seq, closed, n_cross))
+    paths, closed_flags, ends_j, crossings = [], [], [], []
+    extend_head, extend_tail = [], []  # paths whose free ends are followed along `support`
+    long_enough = path_lengths([path for path, *_ in assembled]) >= min_length_px
+    for (path, seq, closed, n_cross), ok in zip(assembled, long_enough.tolist(), strict=True):
+        if not ok:
             continue
         first, last = seq[0], seq[-1]
         if support is not None and not closed and len(path) > 4:
@@ -787,12 +828,18 @@ def _gap_candidates(pairs, *, tips, inner, dirs, branch, branch_length, zone, ga
     same = (branch[i] == branch[j]) & (branch_length[branch[i]] < 4 * gap_px)
     keep = ~same & (zone[i] != zone[j])
     i, j = i[keep], j[keep]
-    di, dj = dirs[i], dirs[j]
     gap = tips[j] - tips[i]
     dist = np.hypot(gap[:, 0], gap[:, 1])
+    n_close = int((dist < 0.5 * gap_px).sum())  # (close ends: a near miss unless they pair below)
+    # Ends that turn more than 35 degrees into each other pair neither way: left out first (with a margin,
+    # so that every pair that may pass is judged as below).
+    cos_turn = np.clip(-(dirs[i] * dirs[j]).sum(axis=1), -1.0, 1.0)
+    may = cos_turn >= np.cos(np.radians(35.0)) - 1e-9
+    i, j, gap, dist, cos_turn = i[may], j[may], gap[may], dist[may], cos_turn[may]
+    di, dj = dirs[i], dirs[j]
     span = inner[j] - inner[i]
     span_len = np.hypot(span[:, 0], span[:, 1])
-    turn = np.degrees(np.arccos(np.clip(-(di * dj).sum(axis=1), -1.0, 1.0)))
+    turn = np.degrees(np.arccos(cos_turn))
     offset = np.maximum(
         np.abs(di[:, 0] * span[:, 1] - di[:, 1] * span[:, 0]),
         np.abs(dj[:, 0] * span[:, 1] - dj[:, 1] * span[:, 0]),
@@ -800,7 +847,7 @@ def _gap_candidates(pairs, *, tips, inner, dirs, branch, branch_length, zone, ga
     forward = ((di * span).sum(axis=1) > 0) & ((dj * span).sum(axis=1) < 0)
     short = dist <= gap_px
     ok_short = short & (turn <= 35.0) & forward & (offset <= np.maximum(3.0, 0.3 * span_len))
-    n_near = int((short & ~ok_short & (dist < 0.5 * gap_px)).sum())
+    n_near = n_close - int((ok_short & (dist < 0.5 * gap_px)).sum())
     unit = gap / np.maximum(dist, 1e-9)[:, None]
     dev = np.maximum.reduce(
         [
@@ -810,14 +857,13 @@ def _gap_candidates(pairs, *, tips, inner, dirs, branch, branch_length, zone, ga
         ]
     )
     ok_long = ~short & (dev <= 20.0)
-    cand = [
-        (float(d / gap_px + t / 35.0), int(a), int(b), float(d), float(t))
-        for a, b, d, t in zip(i[ok_short], j[ok_short], dist[ok_short], turn[ok_short], strict=True)
-    ]
-    cand += [
-        (float(1.0 + d / reach + v / 35.0), int(a), int(b), float(d), float(v))
-        for a, b, d, v in zip(i[ok_long], j[ok_long], dist[ok_long], dev[ok_long], strict=True)
-    ]
+    cand = []
+    for ok, score, value in (
+        (ok_short, dist / gap_px + turn / 35.0, turn),
+        (ok_long, 1.0 + dist / reach + dev / 35.0, dev),
+    ):
+        columns = (score[ok], i[ok], j[ok], dist[ok], value[ok])
+        cand += zip(*(c.tolist() for c in columns), strict=True)
     return [*cand, n_near]
 
 
@@ -842,18 +888,18 @@ def _extend_tips(paths, support, max_px, min_support, share=0.5):
         return support[r, c], inside
 
     sizes = np.array([len(p) for p in paths])
-    tips = np.array([p[0] for p in paths], np.float64)
-    back = np.array([p[min(len(p) - 1, 8)] for p in paths], np.float64)
+    points = np.concatenate(paths).astype(np.float64, copy=False)
+    first = np.cumsum(sizes) - sizes
+    tips = points[first]
+    back = points[first + np.minimum(sizes - 1, 8)]
     direction = tips - back
     norm = np.hypot(direction[:, 0], direction[:, 1])
     # The level on the hair's last stretch: the median of `support` on its first (up to) 20 points.
     n_own = np.minimum(sizes, 20)
-    own, _ = values_at(np.concatenate([p[:k] for p, k in zip(paths, n_own.tolist(), strict=True)]))
+    within = np.arange(n_own.sum()) - np.repeat(np.cumsum(n_own) - n_own, n_own)  # (0 .. n_own - 1 each)
+    own, _ = values_at(points[np.repeat(first, n_own) + within])
     padded = np.full((len(paths), 20), np.inf, own.dtype)
-    padded[
-        np.repeat(np.arange(len(paths)), n_own),
-        np.arange(len(own)) - np.repeat(np.cumsum(n_own) - n_own, n_own),
-    ] = own
+    padded[np.repeat(np.arange(len(paths)), n_own), within] = own
     padded.sort(axis=1)
     row = np.arange(len(paths))
     median = (padded[row, (n_own - 1) // 2] + padded[row, n_own // 2]) / own.dtype.type(2)
@@ -874,27 +920,36 @@ def _extend_tips(paths, support, max_px, min_support, share=0.5):
     return [steps[i, :k] for i, k in enumerate(n_good.tolist())]
 
 
-def _mean_along(image, a, b):
-    """Mean of `image` (nearest pixel) on the segment from `a` to `b`, leaving out two pixels at each end."""
-    dist = float(np.hypot(*(b - a)))
-    n = int(dist)
-    if n < 5:
-        return np.inf
-    t = np.arange(2, n - 1) / n
-    pts = np.round(a + t[:, None] * (b - a)).astype(int)
-    rows = np.clip(pts[:, 0], 0, image.shape[0] - 1)
-    cols = np.clip(pts[:, 1], 0, image.shape[1] - 1)
-    return float(image[rows, cols].mean())
+def _means_along(image, a, b):
+    """Mean of `image` (nearest pixel) on each segment from ``a[k]`` to ``b[k]`` ((K, 2) arrays), leaving out
+    two pixels at each end: a list of K floats, inf for a segment under five pixels.
+
+    Segments of one length are sampled together (each mean is summed as it is for one segment alone).
+    """
+    a, b = np.asarray(a, float).reshape(-1, 2), np.asarray(b, float).reshape(-1, 2)
+    out = [np.inf] * len(a)
+    if not len(a):
+        return out
+    n_of = np.hypot(*(b - a).T).astype(int)
+    for n in np.unique(n_of[n_of >= 5]).tolist():
+        which = np.flatnonzero(n_of == n)
+        t = np.arange(2, n - 1) / n
+        pts = np.round(a[which, None, :] + t[None, :, None] * (b[which] - a[which])[:, None, :]).astype(int)
+        rows = np.clip(pts[..., 0], 0, image.shape[0] - 1)
+        cols = np.clip(pts[..., 1], 0, image.shape[1] - 1)
+        for k, value in zip(which.tolist(), image[rows, cols].mean(axis=1).tolist(), strict=True):
+            out[k] = value
+    return out
 
 
 def _bridge(a, b):
     """Points strictly between a and b at about one pixel spacing."""
-    dist = float(np.hypot(*(b - a)))
-    n = int(dist)
+    step = b - a
+    n = int(math.hypot(*step.tolist()))
     if n < 1:
         return np.empty((0, 2))
     t = (np.arange(1, n + 1) / (n + 1))[:, None]
-    return a + t * (b - a)
+    return a + t * step
 
 
 def smooth_path(path_rc, *, closed: bool = False, sigma_px: float = 2.0) -> np.ndarray:
@@ -933,26 +988,59 @@ def smooth_paths(paths_rc, closed, *, sigma_px: float = 2.0) -> list[np.ndarray]
     out: list[np.ndarray | None] = [None] * len(paths_rc)
     pad = int(4 * sigma_px) + 1
     radius = int(4.0 * float(sigma_px) + 0.5)  # gaussian_filter1d's reach (truncate=4)
-    batch = []
-    for i, (path, is_closed) in enumerate(zip(paths_rc, closed, strict=True)):
-        path = np.asarray(path, float)
-        if is_closed or sigma_px <= 0 or len(path) - 1 < pad or radius > pad:
-            out[i] = smooth_path(path, closed=is_closed, sigma_px=sigma_px)
-            continue
-        head = 2 * path[0] - path[pad:0:-1]
-        tail = 2 * path[-1] - path[-2 : -pad - 2 : -1]
-        batch.append((i, len(path), np.concatenate([head, path, tail])))
-    if batch:
-        smooth = ndi.gaussian_filter1d(
-            np.concatenate([e for _, _, e in batch]), sigma_px, axis=0, mode="nearest"
-        )
-        at = 0
-        for i, n, ext in batch:
-            out[i] = smooth[at + pad : at + pad + n]
-            at += len(ext)
+    paths_rc = [np.asarray(path, float) for path in paths_rc]
+    sizes = np.array([len(path) for path in paths_rc], np.int64)
+    together = ~np.array(closed, bool).reshape(-1) & (sizes - 1 >= pad) & (sigma_px > 0) & (radius <= pad)
+    for i in np.flatnonzero(~together).tolist():
+        out[i] = smooth_path(paths_rc[i], closed=closed[i], sigma_px=sigma_px)
+    batch = np.flatnonzero(together)
+    if len(batch):
+        # Each path between its reflections about its end points (as `smooth_path` pads it), one after the
+        # other in one array.
+        n = sizes[batch]
+        points = np.concatenate([paths_rc[i] for i in batch.tolist()])
+        first = np.cumsum(n) - n  # (in `points`)
+        last = first + n - 1
+        at = first + 2 * pad * np.arange(len(batch)) + pad  # (each path's first point in `ext`)
+        inward = np.arange(pad)
+        ext = np.empty((len(points) + 2 * pad * len(batch), 2))
+        # (Before each path ``2 * path[0] - path[pad:0:-1]``, after it ``2 * path[-1] - path[-2:-pad-2:-1]``.)
+        ext[(at - pad)[:, None] + inward] = 2 * points[first][:, None] - points[first[:, None] + pad - inward]
+        ext[np.repeat(at - first, n) + np.arange(len(points))] = points
+        ext[(at + n)[:, None] + inward] = 2 * points[last][:, None] - points[last[:, None] - 1 - inward]
+        smooth = ndi.gaussian_filter1d(ext, sigma_px, axis=0, mode="nearest")
+        for i, a, size in zip(batch.tolist(), at.tolist(), n.tolist(), strict=True):
+            out[i] = smooth[a : a + size]
     return out
 
 
 def path_length(path_rc) -> float:
     """Length of a polyline, in its pixel units."""
     return _path_length(np.asarray(path_rc, float))
+
+
+def path_lengths(paths_rc) -> np.ndarray:
+    """`path_length` of many polylines at once (the same numbers).
+
+    Polylines of as many points are summed together, one row each, as NumPy sums one alone.
+
+    Parameters
+    ----------
+    paths_rc : sequence of (K, 2) ndarray of float
+
+    Returns
+    -------
+    lengths : (P,) ndarray of float
+    """
+    sizes = np.array([len(p) for p in paths_rc], np.int64)
+    lengths = np.zeros(len(sizes))
+    if not (sizes >= 2).any():
+        return lengths
+    points = np.concatenate([np.asarray(p, float).reshape(-1, 2) for p in paths_rc])
+    # (Also, unused, from each path's last point to the next one's first.)
+    seg = np.hypot(*np.diff(points, axis=0).T)
+    starts = np.cumsum(sizes) - sizes
+    for n in np.unique(sizes[sizes >= 2]).tolist():
+        which = np.flatnonzero(sizes == n)
+        lengths[which] = seg[starts[which, None] + np.arange(n - 1)].sum(axis=1)
+    return lengths
