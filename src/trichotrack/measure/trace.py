@@ -309,12 +309,6 @@ def _end_directions(pts, sizes, *, skip, span):
     return out
 
 
-def _turn_deg(d1, d2):
-    """Deviation from straight, in degrees, of a hair that comes in along -d1 and leaves along d2."""
-    cos = float(np.clip(-(d1 @ d2), -1.0, 1.0))
-    return float(np.degrees(np.arccos(cos)))
-
-
 def _best_matching(cost, *, max_turn_deg, free_penalty):
     """Min-cost matching of ends (pairs only below max_turn_deg); returns (pairs, best, second best).
 
