@@ -382,6 +382,10 @@ def fmt(value, kind="pct"):
     return str(value)
 
 
+def _load() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
 def machine() -> str:
     cpu = "unknown CPU"
     try:
@@ -411,8 +415,10 @@ def write_report(
         f"{args.seed}, stored as JPEG (quality 92).",
         "- Count error is |measured − true| / true per photo. Lengths are compared for hairs matched by "
         "centre-line overlap both ways (≥ 60 %), away from the frame; the share of true hairs matched so "
-        "is in brackets. Seconds include decoding the JPEG and finding the card; the machine was shared "
-        "with other jobs while this ran, so times are upper bounds.",
+        "is in brackets. Seconds include decoding the JPEG and finding the card; load average (1, 5, "
+        f"15 min) {args.load_start} when this command started, {_load()} when it ended (the benchmark "
+        "alone keeps it near 1; well above that, other jobs shared the 2 cores and the times are upper "
+        "bounds). Answers reused with --rescore keep the times of the run that made them.",
         "",
         "| method | photos | count error median | count error p90 | interval coverage "
         "| clumps flagged or ±15 % | length error median (hairs matched) "
@@ -492,6 +498,7 @@ def main() -> None:
     parser.add_argument("--child", choices=("trichotrack", "naive"), help=argparse.SUPPRESS)
     parser.add_argument("--pred", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    args.load_start = _load()
     if args.child:
         child(args.child, args.workdir, args.pred)
         return
