@@ -15,6 +15,29 @@ def pytest_configure(config):
         "markers",
         "postgresql: needs DATABASE_URL to be PostgreSQL (the Makefile's second run of the web tests)",
     )
+    _serial_live_server_on_in_memory_sqlite()
+
+
+def _serial_live_server_on_in_memory_sqlite():
+    """Browser tests' live server answers one request at a time when the test database is SQLite in memory.
+
+    That database is one connection, shared by the test and the server's threads. Django's threaded live
+    server lets a page's parallel requests (a photo page loads its overlay and previews at once) use it
+    together, and SQLite then returns wrong rows ("get() returned more than one Photo") or "bad parameter or
+    other API misuse". A served app has a connection per thread and is not affected.
+    """
+    from django.core.servers.basehttp import WSGIServer
+    from django.db import connection
+    from django.test.testcases import LiveServerThread
+
+    if connection.vendor != "sqlite":
+        return
+
+    class SerialWSGIServer(WSGIServer):
+        def __init__(self, *args, connections_override=None, **kwargs):
+            super().__init__(*args, **kwargs)
+
+    LiveServerThread.server_class = SerialWSGIServer
 
 
 def pytest_collection_modifyitems(config, items):

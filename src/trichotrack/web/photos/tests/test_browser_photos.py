@@ -80,7 +80,7 @@ def test_a_clinician_corrects_a_count_by_clicking(page, patient, media, settings
     page.goto(f"/photos/{photo.pk}/")
     img = page.locator("#overlay-img")
     img.wait_for()
-    page.wait_for_function("document.getElementById('overlay-img').naturalWidth > 0")
+    page.wait_for_function("() => document.getElementById('overlay-img').naturalWidth > 0")
     box = img.bounding_box()
     page.mouse.click(box["x"] + 3, box["y"] + 3)  # a corner: no hair there, so a missed hair is added
     page.get_by_text(f"(automatic {auto}; removed 0, added 1)").wait_for()
