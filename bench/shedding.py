@@ -23,6 +23,7 @@ import subprocess
 import sys
 import time
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
 import cv2
@@ -31,6 +32,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 SHORT_MM = 30.0
 TILT_SQUARE_DEG = 5.0
+METHODS = ("trichotrack", "trichotrack-declared", "naive")
 
 
 # --- generation -------------------------------------------------------------------------------------------
@@ -80,7 +82,21 @@ def generate(workdir: Path, *, n: int, clumps: int, seed: int) -> list[dict]:
 # --- methods, each run in a child process -----------------------------------------------------------------
 
 
-def run_trichotrack(workdir: Path, index: list[dict]) -> list[dict]:
+#: The generator's hair colours as a user would declare them (`trichotrack.measure.shedding.HAIR_COLOURS`).
+DECLARED_COLOUR = {
+    "black": "black",
+    "dark_brown": "brown",
+    "brown": "brown",
+    "auburn": "red",
+    "blonde": "blonde",
+    "grey": "grey",
+    "white": "white",
+}
+
+
+def run_trichotrack(workdir: Path, index: list[dict], *, declared: bool = False) -> list[dict]:
+    """trichotrack as a user runs it; with `declared`, told the hair colour too, as the app's patient record
+    and the CLI's --hair-colour tell it."""
     from trichotrack.measure.io import read_image
     from trichotrack.measure.photo import measure_shedding_photo
 
@@ -91,7 +107,8 @@ def run_trichotrack(workdir: Path, index: list[dict]) -> list[dict]:
         # Photos with the card are measured as a user would: the card sets the scale. Without a card, the
         # benchmark gives the scale at the image centre, as a user with a ruler would.
         given = None if item["card"] else item["mm_per_px"]
-        measured = measure_shedding_photo(image, mm_per_px=given)
+        colour = DECLARED_COLOUR[item["colour"]] if declared else None
+        measured = measure_shedding_photo(image, mm_per_px=given, hair_colour=colour)
         seconds = time.perf_counter() - started
         result = measured.result
         back = np.linalg.inv(measured.analysed_px_from_image_px)
@@ -153,7 +170,12 @@ def _map_rc(homography: np.ndarray, rc: np.ndarray) -> np.ndarray:
 
 def child(method: str, workdir: Path, out: Path) -> None:
     index = json.loads((workdir / "index.json").read_text())
-    rows = {"trichotrack": run_trichotrack, "naive": run_naive}[method](workdir, index)
+    runs = {
+        "trichotrack": run_trichotrack,
+        "trichotrack-declared": partial(run_trichotrack, declared=True),
+        "naive": run_naive,
+    }
+    rows = runs[method](workdir, index)
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     out.write_text(json.dumps({"rows": rows, "peak_rss_mb": peak_mb}))
 
@@ -492,10 +514,10 @@ def main() -> None:
     parser.add_argument(
         "--rerun",
         action="append",
-        choices=("trichotrack", "naive"),
+        choices=METHODS,
         help="with --rescore: run this method again (repeatable); the others' saved answers are rescored",
     )
-    parser.add_argument("--child", choices=("trichotrack", "naive"), help=argparse.SUPPRESS)
+    parser.add_argument("--child", choices=METHODS, help=argparse.SUPPRESS)
     parser.add_argument("--pred", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     args.load_start = _load()
@@ -510,7 +532,7 @@ def main() -> None:
         index = generate(args.workdir, n=args.n, clumps=args.clumps, seed=args.seed)
         print(f"generated {len(index)} photos in {time.perf_counter() - started:.0f} s", file=sys.stderr)
     results, preds = {}, {}
-    for method in ("trichotrack", "naive"):
+    for method in METHODS:
         saved = args.workdir / f"pred-{method}.json"
         if args.rescore and not saved.exists() and method not in ("trichotrack", *(args.rerun or ())):
             print(f"{method}: no saved answers in {saved}; left out of the table", file=sys.stderr)
@@ -528,11 +550,18 @@ def main() -> None:
             results[f"trichotrack, same {len(subset)} photos"] = summarize(
                 subset, preds["trichotrack"], args.workdir
             )
-    countable = {row["name"] for row in preds["trichotrack"]["rows"] if row["countable"]}
-    said_countable = [item for item in index if item["name"] in countable]
-    if said_countable:
-        label = f"trichotrack, only the {len(said_countable)} photos it called countable"
-        results[label] = summarize(said_countable, preds["trichotrack"], args.workdir)
+    for method, label in (
+        ("trichotrack", "trichotrack"),
+        ("trichotrack-declared", "trichotrack told the hair colour"),
+    ):
+        if method not in preds:
+            continue
+        countable = {row["name"] for row in preds[method]["rows"] if row["countable"]}
+        said_countable = [item for item in index if item["name"] in countable]
+        if said_countable:
+            results[f"{label}, only the {len(said_countable)} photos it called countable"] = summarize(
+                said_countable, preds[method], args.workdir
+            )
     breakdowns = {key: breakdown(index, preds["trichotrack"], key) for key in ("background", "colour")}
     length_table = length_breakdown(index, preds["trichotrack"], args.workdir)
     write_report(args.report, args, index, results, breakdowns, length_table, command)

@@ -63,6 +63,41 @@ def test_measure_json_follows_the_contract(capsys, photo, photo_jpeg):
     assert err == ""
 
 
+def test_measure_with_the_hair_colour_declared(capsys, photo, photo_jpeg):
+    argv = ["measure", "shedding", photo_jpeg, "--json", "--mm-per-px", photo.mm_per_px]
+    code, out, _ = _run(capsys, argv)
+    plain = json.loads(out)
+    assert plain["hair_colour"] is None
+    code, out, _ = _run(capsys, [*argv, "--hair-colour", "black"])
+    black = json.loads(out)
+    assert black["hair_colour"] == "black"
+    assert (black["hair_count"], black["countable"]) == (plain["hair_count"], plain["countable"])
+    # Grey: a mix whose white hairs do not show on white paper; never countable from one photo.
+    code, out, _ = _run(capsys, [*argv, "--hair-colour", "grey"])
+    grey = json.loads(out)
+    assert code == 1 and not grey["countable"]
+    assert grey["hair_count"] == plain["hair_count"]
+    assert grey["count_high"] > plain["count_high"]
+    assert any(p.startswith("Grey hair mixes") for p in grey["problems"])
+    code, out, err = _run(capsys, ["measure", "shedding", photo_jpeg, "--hair-colour", "grey"])
+    assert "! Grey hair mixes" in out and err == ""
+
+
+def test_measure_refuses_an_unknown_hair_colour(capsys, photo_jpeg):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["measure", "shedding", str(photo_jpeg), "--hair-colour", "purple"])
+    out, err = capsys.readouterr()
+    assert exit_info.value.code == 2 and out == ""
+    assert "--hair-colour" in err and "invalid choice" in err
+
+
+def test_the_cli_offers_the_hair_colours_the_engine_knows():
+    from trichotrack import cli
+    from trichotrack.measure.shedding import HAIR_COLOURS
+
+    assert cli.HAIR_COLOURS == HAIR_COLOURS
+
+
 def test_measure_without_scale_says_so(capsys, photo_jpeg):
     _code, out, _ = _run(capsys, ["measure", "shedding", photo_jpeg, "--json"])
     report = json.loads(out)

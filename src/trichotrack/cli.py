@@ -17,6 +17,9 @@ from pathlib import Path
 from trichotrack import __version__
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+#: `trichotrack.measure.shedding.HAIR_COLOURS`, here so that `--help` needs no image libraries (a test keeps
+#: the two the same).
+HAIR_COLOURS = ("black", "brown", "red", "blonde", "grey", "white")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -76,6 +79,12 @@ def build_parser() -> argparse.ArgumentParser:
     shedding.add_argument("photo", type=Path, help="JPEG, PNG, TIFF or HEIC photo of the shed hairs")
     shedding.add_argument(
         "--mm-per-px", type=_positive_float, help="the photo's scale, if known (the card is then not used)"
+    )
+    shedding.add_argument(
+        "--hair-colour",
+        choices=HAIR_COLOURS,
+        help="the hairs' colour, if known: light hair on light paper (or dark on dark) and grey hair, a mix"
+        " of dark and white hairs, are then not counted as if all of it showed",
     )
     shedding.add_argument("--json", action="store_true", help="print one JSON object instead of a summary")
     shedding.add_argument(
@@ -189,7 +198,7 @@ def _measure(args) -> int:
         raise ValueError(f"--overlay must end in .png or .jpg, got {args.overlay.name!r}")
     started = time.perf_counter()
     image = read_image(args.photo)
-    measured = measure_shedding_photo(image, mm_per_px=args.mm_per_px)
+    measured = measure_shedding_photo(image, mm_per_px=args.mm_per_px, hair_colour=args.hair_colour)
     seconds = time.perf_counter() - started
     if args.overlay is not None:
         write_image(args.overlay, render_overlay(measured.analysed_image, measured.result))
@@ -227,6 +236,7 @@ def shedding_report(measured, *, seconds: float) -> dict:
         "mm_per_px": _round(result.mm_per_px, 6),
         "scale_source": measured.scale_source,
         "short_hair_fraction": _round(result.short_hair_fraction, 4),
+        "hair_colour": result.params.get("hair_colour"),
         "crossings": len(result.crossings_rc),
         "hairs": hairs,
         "card": None

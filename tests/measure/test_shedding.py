@@ -592,6 +592,65 @@ def test_pale_grey_hairs_on_white_paper_are_not_countable():
     assert result.hair_count == 6
 
 
+def test_declared_grey_hair_is_never_countable_and_its_interval_reaches_the_hairs_that_do_not_show():
+    # Four dark hairs on white paper are all that shows of a grey mix: the white ones leave no trace. Told
+    # nothing, the engine counts four and calls them countable; told "grey", it keeps the count (of what
+    # shows), says why it may be well short, and the interval reaches far above it.
+    lines = [segment((40 + 90 * k, 40), (80 + 90 * k, 560)) for k in range(4)]
+    image = draw_hairs((450, 600), lines)
+    plain = analyze_shedding(image, mm_per_px=0.08)
+    grey = analyze_shedding(image, mm_per_px=0.08, hair_colour="grey")
+    assert plain.countable and plain.hair_count == 4
+    assert not grey.countable
+    assert grey.hair_count == 4
+    assert grey.count_high >= 2 * 4
+    assert any("Grey hair mixes dark and white hairs" in p for p in grey.problems)
+    assert grey.params["hair_colour"] == "grey"
+    assert plain.params["hair_colour"] is None
+
+
+def test_declared_white_hair_on_white_paper_is_not_counted_from_the_lint_that_does_show():
+    # Dark lint on white paper: with white hair declared, what shows is not the hair.
+    lint = [segment((60, 40), (70, 300)), segment((200, 100), (260, 420))]
+    image = draw_hairs((400, 500), lint)
+    assert analyze_shedding(image, mm_per_px=0.08).countable
+    result = analyze_shedding(image, mm_per_px=0.08, hair_colour="white")
+    assert not result.countable
+    assert "Light hair barely shows on a light surface; photograph it on dark paper." in result.problems
+    # ... and when nothing shows at all, the same advice.
+    empty = analyze_shedding(draw_hairs((400, 500), []), mm_per_px=0.08, hair_colour="white")
+    assert empty.hair_count == 0 and not empty.countable
+    assert "Light hair barely shows on a light surface; photograph it on dark paper." in empty.problems
+
+
+def test_declared_dark_hair_on_a_light_surface_is_measured_as_without_it():
+    lines = [segment((40 + 90 * k, 40), (80 + 90 * k, 560)) for k in range(4)]
+    image = draw_hairs((450, 600), lines)
+    plain = analyze_shedding(image, mm_per_px=0.08)
+    for colour in ("black", "brown", "red"):
+        told = analyze_shedding(image, mm_per_px=0.08, hair_colour=colour)
+        assert (told.hair_count, told.count_low, told.count_high, told.countable, told.problems) == (
+            plain.hair_count,
+            plain.count_low,
+            plain.count_high,
+            plain.countable,
+            plain.problems,
+        )
+
+
+def test_declared_dark_hair_on_dark_paper_is_not_countable():
+    lines = [segment((40 + 90 * k, 40), (80 + 90 * k, 560)) for k in range(4)]
+    image = draw_hairs((450, 600), lines, background=(40, 38, 36), hair=(20, 18, 16), noise=1.0)
+    result = analyze_shedding(image, mm_per_px=0.08, hair_colour="black")
+    assert not result.countable
+    assert "Dark hair barely shows on a dark surface; photograph it on white paper." in result.problems
+
+
+def test_an_unknown_hair_colour_is_refused():
+    with pytest.raises(ValueError, match="hair_colour must be one of"):
+        analyze_shedding(draw_hairs((100, 100), []), hair_colour="auburn")
+
+
 def test_medians_and_edge_shares_of_many_pieces_are_those_of_each():
     from trichotrack.measure import shedding
 

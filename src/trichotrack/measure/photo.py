@@ -29,7 +29,9 @@ class ShedPhotoMeasurement:
     problems: tuple[str, ...]  # the card's problems, then the analysis's
 
 
-def measure_shedding_photo(image, *, mm_per_px: float | None = None) -> ShedPhotoMeasurement:
+def measure_shedding_photo(
+    image, *, mm_per_px: float | None = None, hair_colour: str | None = None
+) -> ShedPhotoMeasurement:
     """Measure the shed hairs in a photo.
 
     Parameters
@@ -39,11 +41,13 @@ def measure_shedding_photo(image, *, mm_per_px: float | None = None) -> ShedPhot
     mm_per_px : float, optional
         A scale given by the caller. When given, it is used as is and the card is not searched for;
         otherwise the calibration card sets the scale, and without a card lengths stay in pixels.
+    hair_colour : str, optional
+        The hairs' colour as the user declares it (`shedding.HAIR_COLOURS`); see `analyze_shedding`.
     """
     image = as_rgb_uint8(image)
     if mm_per_px is not None:
         mm_per_px = positive_finite(mm_per_px, name="mm_per_px")
-        result = analyze_shedding(image, mm_per_px=mm_per_px)
+        result = analyze_shedding(image, mm_per_px=mm_per_px, hair_colour=hair_colour)
         return ShedPhotoMeasurement(result, "given", None, image, np.eye(3), result.problems)
 
     detection = card_module.detect_card(image)
@@ -52,12 +56,14 @@ def measure_shedding_photo(image, *, mm_per_px: float | None = None) -> ShedPhot
         # The card is the surface: the table around it (often larger than the card in the frame, and
         # darker) must not pass for the surface, nor decide whether the hairs are dark or light.
         ignore = rectified.ignore_mask | ~rectified.valid_mask | ~_on_card(rectified)
-        result = analyze_shedding(rectified.image, mm_per_px=rectified.mm_per_px, ignore_mask=ignore)
+        result = analyze_shedding(
+            rectified.image, mm_per_px=rectified.mm_per_px, ignore_mask=ignore, hair_colour=hair_colour
+        )
         problems = tuple(detection.problems) + tuple(result.problems)
         homography = rectified.card_px_from_image_px
         return ShedPhotoMeasurement(result, "card", detection, rectified.image, homography, problems)
 
-    result = analyze_shedding(image)
+    result = analyze_shedding(image, hair_colour=hair_colour)
     card_problems = tuple(detection.problems) or ("No calibration card found.",)
     scale_note = "Without the card or a given scale, lengths are in pixels only."
     problems = (*card_problems, scale_note, *result.problems)

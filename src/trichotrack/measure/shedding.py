@@ -59,6 +59,7 @@ from trichotrack.measure.overlay import render_overlay
 
 __all__ = [
     "ALGORITHM",
+    "HAIR_COLOURS",
     "SHORT_HAIR_MM",
     "VERSION",
     "Hair",
@@ -68,7 +69,11 @@ __all__ = [
 ]
 
 ALGORITHM = "trichotrack.shedding"
-VERSION = "1.5"
+VERSION = "1.6"
+#: The hair colours a user may declare (`analyze_shedding`'s `hair_colour`): dark, light, or grey, a mix.
+HAIR_COLOURS = ("black", "brown", "red", "blonde", "grey", "white")
+_DARK_HAIR = ("black", "brown", "red")
+_LIGHT_HAIR = ("blonde", "white")
 
 #: The wash-test cut-off: hairs shorter than this are "short" (telogen vs broken/vellus).
 SHORT_HAIR_MM = 30.0
@@ -217,7 +222,9 @@ class SheddingResult:
     params: dict = field(default_factory=dict)
 
 
-def analyze_shedding(image, *, mm_per_px: float | None = None, ignore_mask=None, **tuning) -> SheddingResult:
+def analyze_shedding(
+    image, *, mm_per_px: float | None = None, ignore_mask=None, hair_colour: str | None = None, **tuning
+) -> SheddingResult:
     """Count, trace and measure shed hairs on a photo.
 
     Parameters
@@ -228,6 +235,12 @@ def analyze_shedding(image, *, mm_per_px: float | None = None, ignore_mask=None,
         Scale of `image`; without it lengths and widths are in pixels only.
     ignore_mask : (M, N) ndarray of bool, optional
         Pixels not to analyse (the card's printed markers, anything that is not the surface).
+    hair_colour : str, optional
+        The colour of the hairs as the user knows it, one of `HAIR_COLOURS`. The photo shows only the hairs
+        that stand out from the surface: declared light hair on a light surface (or dark on dark) is not
+        countable whatever lines were found there, and grey hair, a mix of dark and white hairs, is never
+        countable in one photo (one kind or the other barely shows). Without it, the engine judges from
+        the lines it finds.
     **tuning
         Overrides of `DEFAULTS` (for experiments and benchmarks).
 
@@ -248,6 +261,8 @@ def analyze_shedding(image, *, mm_per_px: float | None = None, ignore_mask=None,
         ignore_mask = as_bool_2d(ignore_mask, name="ignore_mask")
         if ignore_mask.shape != (rows, cols):
             raise ValueError(f"ignore_mask shape {ignore_mask.shape} differs from image shape {(rows, cols)}")
+    if hair_colour is not None and hair_colour not in HAIR_COLOURS:
+        raise ValueError(f"hair_colour must be one of {HAIR_COLOURS}, got {hair_colour!r}")
     unknown = set(tuning) - set(DEFAULTS)
     if unknown:
         raise ValueError(f"unknown tuning parameter(s): {sorted(unknown)}")
@@ -605,13 +620,26 @@ def analyze_shedding(image, *, mm_per_px: float | None = None, ignore_mask=None,
     grid = info["background_grid"].astype(np.float32).mean(axis=2)
     inside = ~_shrink_mask(excluded_work, grid.shape)
     surface_lum = float(np.median(grid[inside])) if inside.any() else float(np.median(grid))
-    unsuited = polarity > 0 and surface_lum >= p["light_surface_lum"]
-    unsuited |= polarity < 0 and surface_lum <= p["dark_surface_lum"]
-    if hairs and unsuited:
+    # (Hair declared light or dark is judged as declared: lint or shadows on white paper are dark lines, but
+    # white hair there is not seen at all.)
+    light_hair = hair_colour in _LIGHT_HAIR if hair_colour in (*_LIGHT_HAIR, *_DARK_HAIR) else polarity > 0
+    dark_hair = hair_colour in _DARK_HAIR if hair_colour in (*_LIGHT_HAIR, *_DARK_HAIR) else polarity < 0
+    unsuited = light_hair and surface_lum >= p["light_surface_lum"]
+    unsuited |= dark_hair and surface_lum <= p["dark_surface_lum"]
+    if (hairs or hair_colour is not None) and unsuited:
         problems.append(
             "Light hair barely shows on a light surface; photograph it on dark paper."
-            if polarity > 0
+            if light_hair
             else "Dark hair barely shows on a dark surface; photograph it on white paper."
+        )
+    # Grey hair mixes dark, grey and white hairs: on a light surface the white ones do not show, on a dark
+    # one the dark ones, on a mid-tone one the grey ones. What is found is a part of the hairs.
+    mixed = hair_colour == "grey"
+    if mixed:
+        problems.append(
+            "Grey hair mixes dark and white hairs, and no one surface shows them all (white ones are missed"
+            " on light paper, dark ones on dark paper), so the count is of the hairs that show and may be"
+            " well short of all of them."
         )
     # Dark lines on a light surface, but many of them pale (grey, white or blonde hair; grey hair is a mix
     # of pigmented and white hairs): the whitest of them do not show at all, and the count found says
@@ -621,7 +649,12 @@ def analyze_shedding(image, *, mm_per_px: float | None = None, ignore_mask=None,
     if mm_per_px is not None and np.isfinite(pale_shade):
         pale_shade *= mm_per_px
     pale = bool(
-        hairs and not unsuited and polarity < 0 and mm_per_px is not None and pale_shade < p["pale_shade_mm"]
+        hairs
+        and not unsuited
+        and not mixed
+        and polarity < 0
+        and mm_per_px is not None
+        and pale_shade < p["pale_shade_mm"]
     )
     if pale:
         problems.append(
@@ -630,7 +663,7 @@ def analyze_shedding(image, *, mm_per_px: float | None = None, ignore_mask=None,
         )
     if not hairs and not n_clumps:
         problems.append("No hairs were found.")
-        if surface_lum >= p["light_surface_lum"]:
+        if surface_lum >= p["light_surface_lum"] and hair_colour is None:
             # (White hairs on white paper leave no trace at all: say what else an empty photo can mean.)
             problems.append(
                 "White or grey hair does not show on a light surface; photograph it on dark paper."
@@ -714,6 +747,7 @@ def analyze_shedding(image, *, mm_per_px: float | None = None, ignore_mask=None,
         and not overexposed
         and not faint
         and not unsuited
+        and not mixed
         and not pale
         and not tangled
         and not textured
@@ -740,6 +774,7 @@ def analyze_shedding(image, *, mm_per_px: float | None = None, ignore_mask=None,
         count_high = max(count_high, len(candidates))
     params = {
         **p,
+        "hair_colour": hair_colour,
         "working_factor": factor,
         "hair_width_work_px": round(float(hair_w), 3),
         "edge_width_px": None if not np.isfinite(edge_px) else round(float(edge_px), 3),
