@@ -21,6 +21,7 @@ class PatientForm(VersionedFormMixin, NoFutureDatesMixin, forms.ModelForm):
             "suspected_trigger",
             "prior_treatments",
             "hair_state",
+            "hair_colour",
             "history_notes",
             "treatment_plan",
         ]

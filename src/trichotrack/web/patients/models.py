@@ -10,6 +10,17 @@ class Sex(models.TextChoices):
     OTHER = "X", "Other / not stated"
 
 
+class HairColour(models.TextChoices):
+    """The hair colours the shed-hair analysis knows (`trichotrack.measure.shedding.HAIR_COLOURS`)."""
+
+    BLACK = "black", "Black"
+    BROWN = "brown", "Brown"
+    RED = "red", "Red or auburn"
+    BLONDE = "blonde", "Blonde"
+    GREY = "grey", "Grey (dark and white hairs mixed)"
+    WHITE = "white", "White"
+
+
 class Patient(models.Model):
     """Minimal identifying data plus the hair-loss history. Researchers see only ``code``."""
 
@@ -35,6 +46,15 @@ class Patient(models.Model):
         blank=True, help_text="Treatments tried before, with dates and effect."
     )
     hair_state = models.TextField(blank=True, help_text="Pattern, shedding, hairline, as seen at intake.")
+    hair_colour = models.CharField(
+        max_length=10,
+        choices=HairColour.choices,
+        blank=True,
+        default="",
+        db_default="",  # (workers of the previous release, during an upgrade, insert patients without it)
+        help_text="Of the shed hairs. Shed-hair photos are measured knowing it: light hair does not show on"
+        " white paper, dark hair not on dark paper, and grey hair, a mix, never all on one surface.",
+    )
     history_notes = models.TextField(blank=True)
     treatment_plan = models.TextField(blank=True, help_text="E.g. a planned repeat treatment.")
     version = models.PositiveIntegerField(default=1, editable=False)

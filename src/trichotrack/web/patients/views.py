@@ -201,10 +201,26 @@ def patient_edit(request, pk):
                 request.user, "patient.changed", patient, data={"changed": audit.changes(before, after)}
             )
             messages.success(request, "Saved.")
+            if before["hair_colour"] != after["hair_colour"]:
+                _remeasure_for_hair_colour(request, patient)
             return redirect(patient)
     return render(
         request, "patients/form.html", {"form": form, "title": f"Edit {patient}", "patient": patient}
     )
+
+
+def _remeasure_for_hair_colour(request, patient):
+    from trichotrack.web.photos.services import remeasure_shed_photos
+
+    queued, kept = remeasure_shed_photos(patient)
+    if queued:
+        messages.info(request, f"Measuring {queued} shed-hair photo(s) again with the new hair colour.")
+    if kept:
+        messages.info(
+            request,
+            f"{kept} shed-hair photo(s) with a count corrected by hand were left as they are: a new"
+            " measurement would set the correction aside.",
+        )
 
 
 @staff_view

@@ -340,17 +340,17 @@ class PhotoMeasurement:
 ShedMeasurement = PhotoMeasurement  # the name before trichoscopy and global views were measured
 
 
-def measure_shed_photo(data: bytes) -> PhotoMeasurement:
+def measure_shed_photo(data: bytes, *, hair_colour: str | None = None) -> PhotoMeasurement:
     """Measure a stored original (bytes) as the CLI does: fields for the Measurement row, and the overlay
     to draw afterwards (on the analysed image: the photo on the card plane). Full resolution: hair widths
-    are a few pixels."""
+    are a few pixels. `hair_colour`: the patient's, as ``--hair-colour`` gives it."""
     from trichotrack.cli import shedding_report
     from trichotrack.measure.photo import measure_shedding_photo
     from trichotrack.measure.shedding import render_overlay
 
     started = time.perf_counter()
     image = read_image(data)
-    measured = measure_shedding_photo(image)
+    measured = measure_shedding_photo(image, hair_colour=hair_colour)
     seconds = time.perf_counter() - started
     report = shedding_report(measured, seconds=seconds)
     result = measured.result

@@ -188,6 +188,20 @@ def request_measurement(photo: Photo, *, enqueue: bool = True, priority: int | N
     return photo.measure_request
 
 
+def remeasure_shed_photos(patient) -> tuple[int, int]:
+    """Measure the patient's shed-hair photos again (their hair colour changed), except those whose count a
+    clinician corrected by hand: a new measurement would set the correction aside. Returns (queued, kept)."""
+    queued = kept = 0
+    for photo in Photo.objects.filter(patient=patient, view=View.SHED).order_by("pk"):
+        current = photo.current_measurement()
+        if current is not None and current.corrections.exists():
+            kept += 1
+            continue
+        request_measurement(photo)
+        queued += 1
+    return queued, kept
+
+
 def run_measurement(photo_id: int, request_no: int, *, worker: str = "") -> str:
     """Measure photo `photo_id` for request `request_no`, once. Returns what happened, in a word.
 
@@ -277,7 +291,7 @@ def store_overlay(measurement: Measurement, result: analysis.PhotoMeasurement) -
 def measure_data(photo: Photo, data: bytes) -> analysis.PhotoMeasurement:
     """The measurement of a stored original by the core for the photo's kind."""
     if photo.view == View.SHED:
-        return analysis.measure_shed_photo(data)
+        return analysis.measure_shed_photo(data, hair_colour=photo.patient.hair_colour or None)
     if photo.view == View.TRICHOSCOPY:
         return analysis.measure_trichoscopy_photo(data, mm_per_px=photo.mm_per_px)
     orientation = "auto" if photo.orientation_turns is None else photo.orientation_turns

@@ -35,6 +35,7 @@ from trichotrack.web.consent.services import current_definition
 from trichotrack.web.followups.models import SCHEDULE, VisitStatus
 from trichotrack.web.patients.models import (
     ContraindicationScreen,
+    HairColour,
     LabResult,
     Medication,
     Patient,
@@ -129,6 +130,7 @@ class PatientInfo:
     sex: str
     occupation: str
     onset_date: dt.date | None
+    hair_colour: str = ""
     treatments: list[dt.date] = field(default_factory=list)
 
 
@@ -239,15 +241,33 @@ def build_context(clinic, *, deidentified: bool, today: dt.date | None = None) -
         Patient.objects.filter(clinic=clinic)
         .order_by("pk")
         .values_list(
-            "pk", "code", "given_name", "family_name", "date_of_birth", "sex", "occupation", "onset_date"
+            "pk",
+            "code",
+            "given_name",
+            "family_name",
+            "date_of_birth",
+            "sex",
+            "occupation",
+            "onset_date",
+            "hair_colour",
         )
     )
-    for pk, code, given, family, dob, sex, occupation, onset in rows.iterator(chunk_size=CHUNK_ROWS):
+    for pk, code, given, family, dob, sex, occupation, onset, colour in rows.iterator(chunk_size=CHUNK_ROWS):
         if allowed is not None and pk not in allowed:
             excluded += 1
             continue
         patients[pk] = PatientInfo(
-            pk, subject_id_for_pk(pk), date_shift_days(pk), code, given, family, dob, sex, occupation, onset
+            pk,
+            subject_id_for_pk(pk),
+            date_shift_days(pk),
+            code,
+            given,
+            family,
+            dob,
+            sex,
+            occupation,
+            onset,
+            colour,
         )
     harvests = Procedure.objects.filter(clinic=clinic).order_by("patient_id", "harvest_at", "pk")
     for patient_id, harvest_at in harvests.values_list("patient_id", "harvest_at").iterator(CHUNK_ROWS):
@@ -1108,6 +1128,7 @@ def patient_rows(ctx: ExportContext) -> Iterator[dict]:
             "date_of_birth": info.date_of_birth,
             "occupation": info.occupation or None,
             "sex": info.sex,
+            "hair_colour": info.hair_colour or None,
             "age_years": ctx.age(info, reference_day),
             "onset_date": ctx.date(info, info.onset_date),
             "months_from_onset": (
@@ -1146,6 +1167,14 @@ WIDE_COLUMNS = (
     ),
     Column("occupation", "Occupation", "string", source="patients.Patient.occupation", identifying=True),
     Column("sex", "Sex", "string", codes=tuple(Sex.choices), source="patients.Patient.sex"),
+    Column(
+        "hair_colour",
+        "Hair colour (of the shed hairs)",
+        "string",
+        codes=tuple(HairColour.choices),
+        source="patients.Patient.hair_colour",
+        note="grey: shed-hair counts are of the hairs that show on the surface, a lower bound",
+    ),
     Column(
         "age_years",
         "Age at the first treatment (at the export date if untreated)",

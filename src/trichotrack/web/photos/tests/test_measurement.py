@@ -176,3 +176,59 @@ def test_the_serve_watchdog_loop_runs_until_stopped(monkeypatch):
     monkeypatch.setattr("django.db.connection.close", lambda: None)
     commands._watchdog_loop(stop, interval=0.01)
     assert len(runs) == 2
+
+
+class HairColourTest(PhotoTestCase):
+    def test_shed_photos_are_measured_with_the_patients_hair_colour(self):
+        data = files.jpeg(files.shed_image(seed=3, n_hairs=4).image)
+        plain = self.measured_photo(data=data).current_measurement()
+        assert plain.report["hair_colour"] is None
+        self.patient.hair_colour = "grey"
+        self.patient.save()
+        grey = self.measured_photo(data=data).current_measurement()
+        assert grey.report["hair_colour"] == "grey"
+        assert grey.params["hair_colour"] == "grey"
+        assert not grey.countable
+        assert grey.hair_count == plain.hair_count
+        assert any(p.startswith("Grey hair mixes") for p in grey.problems)
+
+    def test_changing_the_hair_colour_measures_the_shed_photos_again_but_keeps_corrected_counts(self):
+        from trichotrack.web.patients.models import HairColour
+
+        corrected = self.measured_photo()
+        services.correct_count(
+            corrected.current_measurement(), user=self.alice, removed=[], added=[[10, 10]], note="one missed"
+        )
+        plain = self.measured_photo()
+        trichoscopy = self.measured_photo(view=View.TRICHOSCOPY)
+        self.login(self.alice)
+        url = reverse("patients:edit", args=[self.patient.pk])
+        form = self.client.get(url).context["form"]
+        assert [value for value, _ in form.fields["hair_colour"].choices if value] == list(HairColour.values)
+        post = {k: v for k, v in form.initial.items() if v is not None} | {"hair_colour": HairColour.WHITE}
+        post["date_of_birth"] = self.patient.date_of_birth.isoformat()
+        with self.captureOnCommitCallbacks(execute=True):
+            response = self.client.post(url, post, follow=True)
+        said = [str(m) for m in response.context["messages"]]
+        assert "Measuring 1 shed-hair photo(s) again with the new hair colour." in said
+        assert any(s.startswith("1 shed-hair photo(s) with a count corrected by hand") for s in said)
+        run_queued_measurements()
+        for photo in (corrected, plain, trichoscopy):
+            photo.refresh_from_db()
+        assert plain.measure_request == 2
+        assert plain.current_measurement().report["hair_colour"] == "white"
+        assert corrected.measure_request == 1 and trichoscopy.measure_request == 1
+        event = AuditEvent.objects.get(action="patient.changed")
+        assert event.data["changed"] == {"hair_colour": ["", "white"]}
+        # Saving again without a change measures nothing again.
+        post["version"] = self.patient.__class__.objects.get(pk=self.patient.pk).version
+        with self.captureOnCommitCallbacks(execute=True):
+            self.client.post(url, post)
+        plain.refresh_from_db()
+        assert plain.measure_request == 2
+
+    def test_the_hair_colours_are_those_the_engine_knows(self):
+        from trichotrack.measure.shedding import HAIR_COLOURS
+        from trichotrack.web.patients.models import HairColour
+
+        assert tuple(HairColour.values) == HAIR_COLOURS

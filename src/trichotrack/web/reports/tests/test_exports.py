@@ -48,6 +48,7 @@ class ExportFixture(BaseTestCase):
         self.treated_on = timezone.localtime(self.harvest).date()
         self.patient.onset_date = self.treated_on - dt.timedelta(days=120)
         self.patient.occupation = "Pianist"
+        self.patient.hair_colour = "grey"
         self.patient.save()
         Staging.objects.create(
             patient=self.patient,
@@ -363,6 +364,10 @@ class FormatsTest(ExportFixture):
         assert meta.variable_value_labels["max_ae_grade"][2.0] == "Grade 2 (moderate)"
         row = df[df["patient_code"] == "A-001"].iloc[0]
         assert row["sex"] == 1 and row["max_ae_grade"] == 2
+        assert meta.variable_value_labels["hair_colour"][5.0] == "Grey (dark and white hairs mixed)"
+        assert row["hair_colour"] == 5  # grey, the fifth choice
+        other_colour = df[df["patient_code"] == "A-002"].iloc[0]["hair_colour"]
+        assert math.isnan(other_colour)  # not recorded: missing, not a colour
         assert row["date_of_birth"] == dt.date(1975, 3, 14)
         other = df[df["patient_code"] == "A-002"].iloc[0]
         assert math.isnan(other["max_ae_grade"]) and math.isnan(other["viability_pct"])

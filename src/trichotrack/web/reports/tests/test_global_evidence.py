@@ -162,7 +162,7 @@ class GlobalEvidenceTest(EvidenceTestCase):
 
 def info(*treatments):
     return exports.PatientInfo(
-        1, "S-1", 0, "A", "", "", dt.date(1980, 1, 1), "female", "", None, list(treatments)
+        1, "S-1", 0, "A", "", "", dt.date(1980, 1, 1), "female", "", None, treatments=list(treatments)
     )
 
 
