@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from trichotrack.measure.scalp import (
-    _UNCERTAIN_MARGIN,
+    UNCERTAIN_MARGIN,
     VIEWS,
     ScalpResult,
     _background_above,
@@ -177,12 +177,12 @@ def test_side_view_is_set_upright_by_the_neck(turns):
     image = _phantom_profile(neck=True)
     found, margin = find_orientation(np.rot90(image, turns), view="left", return_margin=True)
     assert (turns + found) % 4 == 0
-    assert margin >= _UNCERTAIN_MARGIN
+    assert margin >= UNCERTAIN_MARGIN
     # Without the neck only weak cues are left (hair on top, nothing below): right, or said to be uncertain.
     found, margin = find_orientation(
         np.rot90(_phantom_profile(neck=False), turns), view="left", return_margin=True
     )
-    assert (turns + found) % 4 == 0 or margin < _UNCERTAIN_MARGIN
+    assert (turns + found) % 4 == 0 or margin < UNCERTAIN_MARGIN
 
 
 def _phantom_round_head():
@@ -199,7 +199,7 @@ def _phantom_round_head():
 def test_a_head_without_up_or_down_is_reported_as_orientation_uncertain(view):
     image = _phantom_round_head()
     _, margin = find_orientation(image, view=view, return_margin=True)
-    assert margin < _UNCERTAIN_MARGIN
+    assert margin < UNCERTAIN_MARGIN
     result = measure_scalp(image, view=view)
     assert not result.usable
     assert any(p.startswith("orientation uncertain") for p in result.problems)
@@ -466,6 +466,6 @@ def test_real_upright_photos_turned_four_ways_are_mostly_set_upright():
                 np.ascontiguousarray(np.rot90(image, turns)), view=row["view"], return_margin=True
             )
             found.append((turns + answer) % 4 == 0)
-            silently_wrong.append(not found[-1] and margin >= _UNCERTAIN_MARGIN)
+            silently_wrong.append(not found[-1] and margin >= UNCERTAIN_MARGIN)
     assert np.mean(found) >= 0.85
     assert np.mean(silently_wrong) <= 0.1

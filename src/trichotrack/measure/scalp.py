@@ -59,6 +59,7 @@ from trichotrack.measure._validate import as_rgb_uint8, positive_finite
 
 __all__ = [
     "ALGORITHM",
+    "UNCERTAIN_MARGIN",
     "VERSION",
     "VIEWS",
     "Hairline",
@@ -86,7 +87,7 @@ _ORIENTATION_MARGIN = 1.0
 _PART_ORIENTATION_MARGIN = 0.1
 #: Below this lead of the best turn over the runner-up (same units) `measure_scalp` reports the
 #: orientation as uncertain instead of silently measuring a head that may lie on its side.
-_UNCERTAIN_MARGIN = 0.5
+UNCERTAIN_MARGIN = 0.5
 #: Views whose orientation is scored with the 0.4 cues (`find_orientation`).
 _UP_DOWN_VIEWS = ("front", "back", "left", "right")
 #: The typical size of each up-down cue of `find_orientation` (round numbers near the median absolute
@@ -302,11 +303,11 @@ def measure_scalp(
     probability = _scalp_probability(features, params, head=head)
     scalp = probability > 0.5
     problems = _quality_problems(work, features, head)
-    if view in _UP_DOWN_VIEWS and lead < _UNCERTAIN_MARGIN:
+    if view in _UP_DOWN_VIEWS and lead < UNCERTAIN_MARGIN:
         # Better no number than one measured on a head lying on its side or upside down, unnoticed.
         problems.append(
             f"orientation uncertain (best turn {90 * turns}° counter-clockwise leads by {max(lead, 0):.2f}, "
-            f"need {_UNCERTAIN_MARGIN}): give the photo upright"
+            f"need {UNCERTAIN_MARGIN}): give the photo upright"
         )
     roi = _roi(view, head, work.shape[:2], params)
     if roi.sum() < 50:
@@ -411,7 +412,7 @@ def find_orientation(
     development photos, so their figures there are optimistic (``bench/results/scalp.md``). The top
     view has no up and down for the measures here and returns 0. Mirror images cannot be told apart
     and change no measure here. `measure_scalp` reports "orientation uncertain" when the best turn
-    wins by less than `_UNCERTAIN_MARGIN`.
+    wins by less than `UNCERTAIN_MARGIN`.
 
     Parameters
     ----------
@@ -428,7 +429,7 @@ def find_orientation(
         Counter-clockwise quarter turns (``np.rot90``) to apply.
     margin : float
         Only with `return_margin`: the best turn's lead over the runner-up, in units of a typical cue
-        (below `_UNCERTAIN_MARGIN` the answer is uncertain); ``inf`` for the top view.
+        (below `UNCERTAIN_MARGIN` the answer is uncertain); ``inf`` for the top view.
     """
     if view not in VIEWS:
         raise ValueError(f"view must be one of {', '.join(VIEWS)}, got {view!r}")
