@@ -237,6 +237,30 @@ def test_card_pdf_has_the_paper_size(capsys, tmp_path):
     assert b"612" in data and b"792" in data  # 8.5 × 11 inches in points
 
 
+def test_card_with_a_dark_field_for_light_hair(capsys, tmp_path):
+    from trichotrack.measure.card import card_layout
+
+    pages = {}
+    for field in ("white", "dark"):
+        out = tmp_path / f"{field}.png"
+        code, stdout, _ = _run(capsys, ["card", "--out", out, "--dpi", "72", "--field", field])
+        assert code == 0 and f"{field} field" in stdout
+        with Image.open(out) as im:
+            pages[field] = np.asarray(im.convert("L"))
+    top, left, bottom, right = (round(v * 72 / 25.4) for v in card_layout("a4").hair_area_mm)
+    inside = (slice(top + 3, bottom - 3), slice(left + 3, right - 3))
+    assert pages["white"][inside].min() == 255
+    assert pages["dark"][inside].max() < 60
+    # Everything else, markers and ruler, is the same (the text line names the field: left out).
+    same = np.ones(pages["white"].shape, bool)
+    same[top - 2 : bottom + 2, left - 2 : right + 2] = False
+    same[round(card_layout("a4").ruler_mm[2] * 72 / 25.4) + 1 :, :] = False
+    assert np.array_equal(pages["white"][same], pages["dark"][same])
+    with pytest.raises(SystemExit) as exit_info:
+        main(["card", "--out", str(tmp_path / "c.png"), "--field", "grey"])
+    assert exit_info.value.code == 2
+
+
 def test_card_refuses_other_formats_and_dpi(capsys, tmp_path):
     code, _, err = _run(capsys, ["card", "--out", tmp_path / "card.svg"])
     assert code == 2 and ".pdf or .png" in err
@@ -250,7 +274,9 @@ def test_demo_writes_its_files(capsys, tmp_path):
     assert code == 0
     for name in ("card-a4.pdf", "shed-photo.jpg", "shed-overlay.png", "shed-result.json"):
         assert (tmp_path / name).stat().st_size > 0
-    assert json.loads((tmp_path / "shed-result.json").read_text())["scale_source"] == "card"
+    result = json.loads((tmp_path / "shed-result.json").read_text())
+    assert result["scale_source"] == "card"
+    assert result["card"]["field"] == "white"
 
 
 def test_version(capsys):

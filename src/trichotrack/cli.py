@@ -132,6 +132,12 @@ def build_parser() -> argparse.ArgumentParser:
     card.add_argument("--out", type=Path, required=True, metavar="FILE.pdf|FILE.png")
     card.add_argument("--paper", choices=("a4", "letter"), default="a4")
     card.add_argument("--dpi", type=_dpi, default=300, help="dots per inch of the page (default 300)")
+    card.add_argument(
+        "--field",
+        choices=("white", "dark"),
+        default="white",
+        help="the hair field: white for dark hair (default), dark for light hair (blonde, white, grey)",
+    )
 
     demo = commands.add_parser("demo", help="print a card, make a synthetic shed-hair photo and measure it")
     demo.add_argument("--out", type=Path, default=Path("var/demo"), help="folder for the files (var/demo)")
@@ -245,6 +251,7 @@ def shedding_report(measured, *, seconds: float) -> dict:
             "found": bool(card.found),
             "paper": card.paper,
             "markers": int(card.n_markers),
+            "field": measured.card_field,
             "obliquity_deg": _round(card.obliquity_deg, 1),
             "reprojection_error_mm": _round(card.reprojection_error_mm, 3),
         },
@@ -478,10 +485,11 @@ def _card(args) -> int:
     if suffix not in (".pdf", ".png"):
         raise ValueError(f"--out must end in .pdf or .png, got {args.out.name!r}")
     layout = card_layout(args.paper)
-    page = render_card(layout, px_per_mm=args.dpi / 25.4)
+    page = render_card(layout, px_per_mm=args.dpi / 25.4, field=args.field)
     write_image(args.out, page, dpi=args.dpi)
     print(
-        f"wrote {args.out} ({layout.paper.upper()}, {args.dpi} dpi): print at 100 %, check the 100 mm ruler"
+        f"wrote {args.out} ({layout.paper.upper()}, {args.field} field, {args.dpi} dpi): print at 100 %,"
+        " check the 100 mm ruler"
     )
     return EXIT_OK
 
@@ -494,7 +502,7 @@ def _demo(args) -> int:
 
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
-    _card(argparse.Namespace(out=out / "card-a4.pdf", paper="a4", dpi=300))
+    _card(argparse.Namespace(out=out / "card-a4.pdf", paper="a4", dpi=300, field="white"))
     photo = shed_photo(args.seed, background="card", n_hairs=40)
     write_image(out / "shed-photo.jpg", photo.image)
     started = time.perf_counter()

@@ -342,6 +342,27 @@ def test_it_finds_the_card_and_its_scale(paper, camera):
     assert detection.reprojection_error_mm < 0.3
 
 
+def test_it_finds_the_card_with_a_dark_field_for_light_hair():
+    from trichotrack.synth.shedding import shed_photo
+
+    photo = shed_photo(3, shape=(1500, 2000), n_hairs=0, background="card", card_field="dark", clump=False)
+    detection = detect_card(photo.image)
+    assert detection.found, detection.problems
+    assert detection.problems == ()
+    assert detection.mm_per_px == pytest.approx(photo.mm_per_px, rel=0.25)
+
+
+def test_it_renders_a_dark_field_only_when_asked():
+    layout = card_layout("a4")
+    white = render_card(layout, px_per_mm=4.0)
+    dark = render_card(layout, px_per_mm=4.0, field="dark")
+    top, left, bottom, right = (round(v * 4.0) for v in layout.hair_area_mm)
+    assert white[top + 2 : bottom - 2, left + 2 : right - 2].min() == 255
+    assert dark[top + 2 : bottom - 2, left + 2 : right - 2].max() == int(255 * (1 - 0.85) + 0.5)  # 85 % ink
+    with pytest.raises(ValueError, match="field must be one of"):
+        render_card(layout, px_per_mm=4.0, field="grey")
+
+
 def test_it_accepts_gray_rgba_and_float_photos():
     layout, h, photo = _photo_of("a4", tilt_deg=10, roll_deg=5)
     gray = cv2.cvtColor(photo, cv2.COLOR_RGB2GRAY)

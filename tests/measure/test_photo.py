@@ -41,6 +41,25 @@ def test_it_measures_on_the_card_plane(card_photo):
     assert np.max(np.abs(errors)) <= 0.15
 
 
+def test_light_hair_is_counted_on_the_cards_dark_field_and_lost_on_its_white_one():
+    # The same white hairs, the same camera: on the white field they barely show; on the field printed dark
+    # they are counted, with the card's scale. The white card is still seen as white.
+    options = dict(shape=(1500, 2000), n_hairs=8, background="card", hair_colour="white", clump=False)
+    on_dark = shed_photo(5, card_field="dark", curl="straight", **options)
+    on_white = shed_photo(5, card_field="white", curl="straight", **options)
+    dark = measure_shedding_photo(on_dark.image)
+    white = measure_shedding_photo(on_white.image)
+    assert (dark.card_field, white.card_field) == ("dark", "white")
+    assert dark.scale_source == "card"
+    assert dark.result.countable, dark.problems
+    assert abs(dark.result.hair_count - on_dark.hair_count) <= 1
+    assert not white.result.countable
+    assert white.result.hair_count < on_white.hair_count / 2
+    # On the dark field only the field is analysed: the white paper round it and its edge are excluded.
+    excluded = dark.result.excluded_mask
+    assert excluded.mean() > white.result.excluded_mask.mean()
+
+
 def test_a_given_scale_wins_over_the_card(card_photo):
     measured = measure_shedding_photo(card_photo.image, mm_per_px=0.1)
     assert measured.scale_source == "given"

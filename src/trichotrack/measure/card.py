@@ -47,6 +47,10 @@ __all__ = [
 ALGORITHM = "trichotrack.card/1"
 
 PAPERS = ("a4", "letter")
+#: The hair field's colour: white for dark hair, dark for light hair (blonde, white, grey), which barely
+#: shows on white paper. Everything else on the card is the same, and the analysis tells the two apart.
+FIELDS = ("white", "dark")
+_DARK_FIELD_DARKNESS = 0.85  # the dark field's ink: printer black over most of it, a dark grey
 _PAPER_SIZE_MM = {"a4": (210.0, 297.0), "letter": (215.9, 279.4)}
 _PAPER_LABEL = {"a4": "A4", "letter": "Letter"}
 #: First marker id of each paper; ids are disjoint so that the paper is recognised from the photo.
@@ -255,10 +259,11 @@ def _layout(paper: str) -> CardLayout:
     )
 
 
-def _text_lines(layout: CardLayout) -> list[str]:
+def _text_lines(layout: CardLayout, field: str = "white") -> list[str]:
     label = _PAPER_LABEL.get(layout.paper, layout.paper)
+    what = "the hairs in the white field" if field == "white" else "light hair in the dark field"
     return [
-        f"trichotrack calibration card - {label} - lay the hairs in the white field",
+        f"trichotrack calibration card - {label} - lay {what}",
         "print at 100 % (no scaling): 0 to 100 on the ruler must measure 100 mm",
     ]
 
@@ -357,7 +362,7 @@ def _put_text(page, text, *, x_mm, top_mm, height_mm, px_per_mm, centred=False, 
     cv2.putText(page, text, (round(x_px), round(y_px)), font, scale, 0, thickness, cv2.LINE_AA)
 
 
-def render_card(layout: CardLayout, *, px_per_mm: float) -> np.ndarray:
+def render_card(layout: CardLayout, *, px_per_mm: float, field: str = "white") -> np.ndarray:
     """Draw the card as a page image.
 
     Parameters
@@ -367,6 +372,8 @@ def render_card(layout: CardLayout, *, px_per_mm: float) -> np.ndarray:
     px_per_mm : float
         Resolution; write the PNG with ``dpi = px_per_mm * 25.4`` to print at true size (11.811 px/mm is
         300 dpi).
+    field : {"white", "dark"}
+        The hair field: white (dark hair) or printed dark (light hair: blonde, white, grey).
 
     Returns
     -------
@@ -377,6 +384,8 @@ def render_card(layout: CardLayout, *, px_per_mm: float) -> np.ndarray:
     """
     layout = _check_layout(layout)
     px_per_mm = positive_finite(px_per_mm, name="px_per_mm")
+    if field not in FIELDS:
+        raise ValueError(f"field must be one of {FIELDS}, got {field!r}")
     shape = (round(layout.height_mm * px_per_mm), round(layout.width_mm * px_per_mm))
     if shape[0] * shape[1] > _MAX_CARD_PIXELS:
         raise ValueError(f"px_per_mm = {px_per_mm} would make a page of {shape[1]}×{shape[0]} px; too large")
@@ -403,6 +412,8 @@ def render_card(layout: CardLayout, *, px_per_mm: float) -> np.ndarray:
         _draw(page, runs, px_per_mm)
 
     top, left, bottom, right = layout.hair_area_mm
+    if field == "dark":
+        _draw(page, [layout.hair_area_mm], px_per_mm, _DARK_FIELD_DARKNESS)
     w = _OUTLINE_MM
     # Each line drawn on its own (small bounding boxes), the side lines overlapping the top and bottom ones
     # rather than touching them: the overlap of two equal shades is exact.
@@ -422,7 +433,7 @@ def render_card(layout: CardLayout, *, px_per_mm: float) -> np.ndarray:
             page, text, x_mm=x_mm, top_mm=top_mm, height_mm=h_mm, px_per_mm=px_per_mm, centred=text != "mm"
         )
     t_top, t_left, _, t_right = _text_box_mm(layout)
-    for i, line in enumerate(_text_lines(layout)):
+    for i, line in enumerate(_text_lines(layout, field)):
         _put_text(
             page,
             line,

@@ -27,6 +27,7 @@ class ShedPhotoMeasurement:
     analysed_image: np.ndarray  # (M, N, 3) uint8: the photo on the card plane when the card was used
     analysed_px_from_image_px: np.ndarray  # 3×3 homography, photo (col, row) -> analysed (col, row)
     problems: tuple[str, ...]  # the card's problems, then the analysis's
+    card_field: str | None = None  # "white" or "dark" (`card.FIELDS`), as seen in the photo; None: no card
 
 
 def measure_shedding_photo(
@@ -56,18 +57,59 @@ def measure_shedding_photo(
         # The card is the surface: the table around it (often larger than the card in the frame, and
         # darker) must not pass for the surface, nor decide whether the hairs are dark or light.
         ignore = rectified.ignore_mask | ~rectified.valid_mask | ~_on_card(rectified)
+        field = _field_colour(rectified, ~ignore)
+        if field == "dark":
+            # Light hair on the dark field: the white paper round it is another surface, and its edge a line
+            # as long as the field; only the field is analysed.
+            ignore |= ~_in_field(rectified, inset_mm=_DARK_FIELD_INSET_MM)
         result = analyze_shedding(
             rectified.image, mm_per_px=rectified.mm_per_px, ignore_mask=ignore, hair_colour=hair_colour
         )
         problems = tuple(detection.problems) + tuple(result.problems)
         homography = rectified.card_px_from_image_px
-        return ShedPhotoMeasurement(result, "card", detection, rectified.image, homography, problems)
+        return ShedPhotoMeasurement(
+            result, "card", detection, rectified.image, homography, problems, card_field=field
+        )
 
     result = analyze_shedding(image, hair_colour=hair_colour)
     card_problems = tuple(detection.problems) or ("No calibration card found.",)
     scale_note = "Without the card or a given scale, lengths are in pixels only."
     problems = (*card_problems, scale_note, *result.problems)
     return ShedPhotoMeasurement(result, "none", detection, image, np.eye(3), problems)
+
+
+#: On the dark field, the band along its edge left out (the edge's blur and the rectification's error).
+_DARK_FIELD_INSET_MM = 1.5
+#: The field is dark when its median luminance is below this share of the white paper round it.
+_DARK_FIELD_RATIO = 0.5
+
+
+def _field_colour(rectified: card_module.RectifiedPhoto, usable: np.ndarray) -> str:
+    """ "dark" when the card's hair field is printed dark (the card for light hair), else "white": its
+    median gray against the paper between the field and the markers, both away from printing."""
+    step = 4  # (a sample is plenty for two medians)
+    gray = rectified.image[::step, ::step].mean(axis=2, dtype=np.float32)
+    usable = usable[::step, ::step]
+    field = _in_field(rectified, inset_mm=_DARK_FIELD_INSET_MM)[::step, ::step] & usable
+    paper = ~_in_field(rectified, inset_mm=-_DARK_FIELD_INSET_MM)[::step, ::step]
+    paper &= usable & _on_card(rectified)[::step, ::step]
+    if not field.any() or not paper.any():
+        return "white"
+    return "dark" if np.median(gray[field]) < _DARK_FIELD_RATIO * np.median(gray[paper]) else "white"
+
+
+def _in_field(rectified: card_module.RectifiedPhoto, *, inset_mm: float) -> np.ndarray:
+    """Pixels of the rectified photo inside the card's hair field, `inset_mm` in from its edge (out, if
+    negative)."""
+    layout = card_module.card_layout(rectified.paper)
+    top, left, bottom, right = layout.hair_area_mm
+    r0, c0 = rectified.card_origin_px
+    ppm = rectified.px_per_mm
+    r = np.arange(rectified.image.shape[0])[:, None]
+    c = np.arange(rectified.image.shape[1])[None, :]
+    rows = (r >= r0 + (top + inset_mm) * ppm) & (r <= r0 + (bottom - inset_mm) * ppm)
+    cols = (c >= c0 + (left + inset_mm) * ppm) & (c <= c0 + (right - inset_mm) * ppm)
+    return rows & cols
 
 
 def _on_card(rectified: card_module.RectifiedPhoto) -> np.ndarray:

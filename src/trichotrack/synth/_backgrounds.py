@@ -326,13 +326,13 @@ def _sink(rng, shape, cam):
     return out, {"drain_mm": [round(float(v), 2) for v in centre], "drain_radius_mm": round(float(radius), 2)}
 
 
-def _card(rng, shape, cam, layout, page):
+def _card(rng, shape, cam, layout, page, *, field="white"):
     """The calibration card, warped into the photo, over a table."""
     from trichotrack.measure.card import render_card
 
     px_per_mm = cam["px_per_mm"]
     page_px_per_mm = max(6.0, min(16.0, 1.25 * cam["max_px_per_mm"]))
-    page_u8 = render_card(layout, px_per_mm=page_px_per_mm)
+    page_u8 = render_card(layout, px_per_mm=page_px_per_mm, field=field)
     # page pixel (i, j) has its centre at ((j + 0.5) / ppm, (i + 0.5) / ppm) mm
     plane_from_page = np.array(
         [
@@ -375,7 +375,15 @@ def _contrasting(rng, colours: dict, hair_colour: str) -> str:
 
 
 def render_background(
-    name: str, rng, shape, cam: dict, plan_: dict, card_layout=None, *, hair_colour="black"
+    name: str,
+    rng,
+    shape,
+    cam: dict,
+    plan_: dict,
+    card_layout=None,
+    *,
+    hair_colour="black",
+    card_field="white",
 ):
     """Background scene (float32 (M, N, 3)) and a dict describing it."""
     if name == "white_paper":
@@ -389,5 +397,5 @@ def render_background(
     if name == "sink":
         return _sink(rng, shape, cam)
     if name == "card":
-        return _card(rng, shape, cam, card_layout, plan_)
+        return _card(rng, shape, cam, card_layout, plan_, field=card_field)
     raise ValueError(f"unknown background {name!r}")

@@ -526,6 +526,7 @@ def shed_photo(
     jpeg_quality: int | None = None,
     centerlines_mm: Sequence[np.ndarray] | None = None,
     width_mm: float = 0.08,
+    card_field: str = "white",
 ) -> ShedPhoto:
     """A synthetic phone photo of shed hairs with exact truth.
 
@@ -559,6 +560,9 @@ def shed_photo(
         Camera tilt (0–25°) about an in-plane axis, and its roll about the optical axis.
     card_format : str
         "a4" or "letter", for ``background="card"``.
+    card_field : str
+        The card's hair field, "white" or "dark" (`trichotrack.measure.card.FIELDS`; never drawn at random,
+        so that a seed's photo stays the same).
     cut_hairs : bool
         Let hairs run out of the frame (``HairTruth.cut_by_frame``).
     parallel_fraction : float
@@ -586,7 +590,7 @@ def shed_photo(
     given = {
         k: v
         for k, v in locals().items()
-        if k not in ("seed", "shape", "clump", "cut_hairs", "centerlines_mm", "width_mm")
+        if k not in ("seed", "shape", "clump", "cut_hairs", "centerlines_mm", "width_mm", "card_field")
     }
     shape = (int(shape[0]), int(shape[1]))
     seq = np.random.SeedSequence(int(seed))
@@ -597,6 +601,8 @@ def shed_photo(
         opts["n_hairs"] = len(centerlines_mm)
         opts["clump"] = False
     _validate(opts, shape)
+    if card_field not in ("white", "dark"):
+        raise ValueError(f"card_field must be 'white' or 'dark', got {card_field!r}")
     if not width_mm > 0:
         raise ValueError(f"width_mm must be positive, got {width_mm}")
     opts["width_mm"] = float(width_mm)
@@ -639,7 +645,7 @@ def shed_photo(
 
     # scene: background, then distractors and hairs by coverage, then the hairs' soft shadows, then light
     scene, bg_info = _backgrounds.render_background(
-        background, bg_rng, shape, cam, plan, layout, hair_colour=opts["hair_colour"]
+        background, bg_rng, shape, cam, plan, layout, hair_colour=opts["hair_colour"], card_field=card_field
     )
     fluff = _distractors(geo_rng, opts, region, bg_info, background, dense_step_mm)
     light_angle = math.radians(opts["light_angle_deg"])
@@ -722,6 +728,8 @@ def shed_photo(
         "cut_hairs": bool(cut_hairs),
         **{k: v for k, v in opts.items() if k not in ("width_mm", "clump")},
     }
+    if background == "card":
+        params["card_field"] = card_field
     params["px_per_mm"] = float(cam["px_per_mm"])
     if centerlines_mm is not None:
         params["centerlines_mm"] = [c.tolist() for c in centerlines_mm]
