@@ -85,8 +85,11 @@ PROTOCOL_STEPS = {
 }
 CARD_REMINDER = (
     "Lay the hairs apart on the printed calibration card and photograph the whole card from straight above, "
-    "in good light, without flash shadows."
+    "in good light, without flash shadows. Light hair (blonde, white, grey) goes on the card with the dark "
+    "field: on white it barely shows."
 )
+#: Hair colours (`patients.HairColour`) that show on the card's dark field, not on its white one.
+LIGHT_HAIR_COLOURS = ("blonde", "white", "grey")
 
 
 class HairState(models.TextChoices):

@@ -4,6 +4,7 @@ from . import views
 
 app_name = "photos"
 urlpatterns = [
+    path("card/<str:paper>/<str:field>.pdf", views.card_pdf, name="card"),
     path("patients/<int:pk>/photos/", views.patient_photos, name="patient"),
     path("patients/<int:pk>/photos/new/", views.session_create, name="session_create"),
     path("patients/<int:pk>/photos/pairs/new/", views.pair_create, name="pair_create"),

@@ -1,4 +1,8 @@
+from functools import cache
+from io import BytesIO
+
 from django.contrib import messages
+from django.contrib.auth.decorators import login_required
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
@@ -20,6 +24,7 @@ from .models import (
     DIAGRAM_HEAD,
     GLOBAL_VIEWS,
     HAIRLINE_RECESSION_SD,
+    LIGHT_HAIR_COLOURS,
     PROTOCOL_STEPS,
     SCALP_FRACTION_SD_BY_VIEW,
     MeasurementKind,
@@ -32,6 +37,51 @@ from .models import (
 )
 
 CONTENT_TYPES = {"jpeg": "image/jpeg", "png": "image/png", "heic": "image/heic"}
+CARD_DPI = 300
+
+
+@login_required
+def card_pdf(request, paper, field):
+    """The printable calibration card (no patient data: any signed-in user, patients included)."""
+    from trichotrack.measure import card
+
+    if paper not in card.PAPERS or field not in card.FIELDS:
+        raise Http404("No such card.")
+    response = HttpResponse(_card_pdf(paper, field), content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="trichotrack-card-{paper}-{field}-field.pdf"'
+    response["Cache-Control"] = "private, max-age=86400"
+    return response
+
+
+@cache
+def _card_pdf(paper: str, field: str) -> bytes:
+    from PIL import Image
+
+    from trichotrack.measure import card
+
+    page = card.render_card(card.card_layout(paper), px_per_mm=CARD_DPI / 25.4, field=field)
+    out = BytesIO()
+    Image.fromarray(page).save(out, format="PDF", resolution=float(CARD_DPI))
+    return out.getvalue()
+
+
+def card_links(hair_colour: str) -> list[dict]:
+    """The cards to print, the one for the patient's hair colour first (the white field when not known)."""
+    light = hair_colour in LIGHT_HAIR_COLOURS
+    fields = ("dark", "white") if light else ("white", "dark")
+    labels = {"white": "white field, for dark hair", "dark": "dark field, for light hair"}
+    return [
+        {
+            "field": field,
+            "label": labels[field],
+            "suggested": i == 0 and bool(hair_colour),
+            "urls": [(name, reverse("photos:card", args=[paper, field])) for paper, name in CARD_PAPERS],
+        }
+        for i, field in enumerate(fields)
+    ]
+
+
+CARD_PAPERS = (("a4", "A4"), ("letter", "Letter"))
 
 
 def _session_for_user(request, pk) -> PhotoSession:
@@ -256,6 +306,7 @@ def session_detail(request, pk):
         "can_identify": request.membership.can_identify,
         "protocol_steps": [(Protocol(k).label, steps) for k, steps in PROTOCOL_STEPS.items()],
         "card_reminder": CARD_REMINDER,
+        "cards": card_links(patient.hair_colour),
         "baselines": [(View(v).label, p) for v, p in baselines.items() if v in GLOBAL_VIEWS],
         "ghosts": {v: reverse("photos:image", args=[p.pk, "derived"]) for v, p in baselines.items()},
         "consent_problems": services.photo_problems(patient),

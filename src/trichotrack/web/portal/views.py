@@ -13,7 +13,7 @@ from trichotrack.web.patients.access import get_patient_for_user
 from trichotrack.web.photos import services as photo_services
 from trichotrack.web.photos.forms import PortalShedForm
 from trichotrack.web.photos.models import CARD_REMINDER, PROTOCOL_STEPS, Photo, Protocol, Source, View
-from trichotrack.web.photos.views import image_response, status_payload, timeline_context
+from trichotrack.web.photos.views import card_links, image_response, status_payload, timeline_context
 
 from . import services
 from .forms import JoinForm
@@ -112,6 +112,7 @@ def shed(request):
         "problems": problems,
         "protocol_steps": [(Protocol(k).label, steps) for k, steps in PROTOCOL_STEPS.items()],
         "card_reminder": CARD_REMINDER,
+        "cards": card_links(patient.hair_colour),
         "recent": Photo.objects.filter(patient=patient, view=View.SHED).select_related("session")[:5],
     }
     return render(request, "portal/shed.html", context)

@@ -194,6 +194,7 @@ class AccessMatrixTest(BaseTestCase):
         accounts = {"home", "login", "logout", "mfa", "portal", "password_change", "password_change_done"}
         accounts |= {"mfa_recovery_codes", "account_security"}  # tested in test_mfa
         accounts.add("portal:join")  # the public invitation link: tested in portal/tests
+        accounts.add("photos:card")  # the printable card, no patient data, any signed-in user: portal/tests
         # Background reports: a job is its requester's alone (a teammate gets 404, a researcher may start a
         # de-identified one): tested in reports/tests/test_jobs.py.
         accounts |= {f"reports:{n}" for n in ("job_start", "job", "job_status", "job_retry", "job_download")}

@@ -181,3 +181,37 @@ class PortalUploadTest(PhotoTestCase):
         for variant in ("derived", "preview"):
             assert self.client.get(reverse("portal:image", args=[mine.pk, variant])).status_code == 404
         assert b"A-001" not in self.client.get(reverse("portal:history")).content
+
+
+class CalibrationCardTest(PhotoTestCase):
+    def test_the_patient_prints_the_card_for_her_hair_colour(self):
+        self.login(self.pat)
+        page = self.client.get(reverse("portal:shed")).content.decode()
+        # Hair colour not recorded: both cards, the white field first, none suggested.
+        white, dark = (page.index(reverse("photos:card", args=["a4", f])) for f in ("white", "dark"))
+        assert white < dark and "(for this hair colour)" not in page
+        self.patient.hair_colour = "grey"
+        self.patient.save()
+        page = self.client.get(reverse("portal:shed")).content.decode()
+        white, dark = (page.index(reverse("photos:card", args=["a4", f])) for f in ("white", "dark"))
+        assert dark < white
+        assert "<strong>dark field, for light hair</strong> (for this hair colour)" in page
+        response = self.client.get(reverse("photos:card", args=["letter", "dark"]))
+        assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
+        assert response.content.startswith(b"%PDF")
+        assert b"612" in response.content and b"792" in response.content  # Letter, in points
+        assert "trichotrack-card-letter-dark-field.pdf" in response["Content-Disposition"]
+
+    def test_staff_get_the_cards_too_and_nobody_an_unknown_one(self):
+        self.login(self.alice)
+        from trichotrack.web.photos.services import new_session
+
+        session = new_session(self.patient, user=self.alice)
+        page = self.client.get(reverse("photos:session", args=[session.pk])).content.decode()
+        assert reverse("photos:card", args=["letter", "white"]) in page
+        assert self.client.get(reverse("photos:card", args=["a4", "white"])).status_code == 200
+        assert self.client.get(reverse("photos:card", args=["a5", "white"])).status_code == 404
+        assert self.client.get(reverse("photos:card", args=["a4", "grey"])).status_code == 404
+        self.client.logout()
+        response = self.client.get(reverse("photos:card", args=["a4", "white"]))
+        assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
