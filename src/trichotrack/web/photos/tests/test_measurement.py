@@ -191,6 +191,11 @@ class HairColourTest(PhotoTestCase):
         assert not grey.countable
         assert grey.hair_count == plain.hair_count
         assert any(p.startswith("Grey hair mixes") for p in grey.problems)
+        self.login(self.alice)
+        page = self.client.get(reverse("photos:detail", args=[grey.photo.pk])).content.decode()
+        assert "measured as grey hair" in page
+        page = self.client.get(reverse("photos:detail", args=[plain.photo.pk])).content.decode()
+        assert "not given (the patient record has none)" in page
 
     def test_changing_the_hair_colour_measures_the_shed_photos_again_but_keeps_corrected_counts(self):
         from trichotrack.web.patients.models import HairColour
