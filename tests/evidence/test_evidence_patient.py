@@ -264,6 +264,31 @@ def test_hair_state_change_ignores_case_and_spaces(make_record):
     assert "protocol.hair_state_changed" in codes(changed.warnings)
 
 
+def test_a_count_on_another_surface_is_not_compared_as_like_with_like():
+    # Light hair counted on the card's white field at baseline (the white hairs did not show) and on its
+    # dark field later: the "rise" is the surface.
+    def rec(follow_surface):
+        ms = [
+            Measurement(INDEX - dt.timedelta(days=d), 40, "hairs", "wash_test_count", days_since_shampoo=5,
+                        surface="card, white field")
+            for d in (30, 10)
+        ]  # fmt: skip
+        ms.append(
+            Measurement(INDEX + dt.timedelta(days=168), 90, "hairs", "wash_test_count", days_since_shampoo=5,
+                        surface=follow_surface)
+        )  # fmt: skip
+        return analyze_patient(PatientRecord("P", INDEX, ms), kind="wash_test_count")
+
+    changed = rec("card, dark field").followups[0].warnings
+    assert "protocol.surface_changed" in codes(changed)
+    (caveat,) = [c for c in changed if c.code == "protocol.surface_changed"]
+    assert "“card, white field”" in caveat.message and "“card, dark field”" in caveat.message
+    assert "protocol.surface_changed" not in codes(rec("Card,  white field ").followups[0].warnings)
+    assert "protocol.surface_changed" not in codes(rec(None).followups[0].warnings)  # not known: not judged
+    with pytest.raises(ValueError, match="surface must be a string"):
+        Measurement(INDEX, 40, "hairs", "wash_test_count", surface=3)
+
+
 @pytest.mark.parametrize(("days", "warned"), [(60, True), (111, True), (112, False)])
 def test_followup_earlier_than_16_weeks(make_record, days, warned):
     a = analyze_patient(make_record([150, 155], [(days, 170)]), kind="density_per_cm2")

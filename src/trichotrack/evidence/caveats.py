@@ -26,6 +26,7 @@ CODES: dict[str, str] = {
     "protocol.shampoo_interval_changed": "Shampoo interval changed",
     "protocol.shampoo_interval_unknown": "Shampoo interval not recorded",
     "protocol.hair_state_changed": "Hair length or colouring changed",
+    "protocol.surface_changed": "Hairs photographed on another surface",
     "cohort.small_n": "Too few patients for any claim about efficacy",
     "cohort.lost_to_follow_up": "Patients lost to follow-up",
     "cohort.not_yet_due": "Patients whose endpoint is not yet due",

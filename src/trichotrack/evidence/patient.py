@@ -753,6 +753,20 @@ def _protocol(base_days, day, info):
                 follow_up=now_states,
             )
         )
+    base_surfaces = sorted({_norm_state(m.surface) for m in base_ms if m.surface is not None})
+    now_surfaces = sorted({_norm_state(m.surface) for m in day.measurements if m.surface is not None})
+    if base_surfaces and now_surfaces and set(base_surfaces + now_surfaces) != {base_surfaces[0]}:
+        out.append(
+            _caveat(
+                "protocol.surface_changed",
+                f"The hairs were photographed on another surface: baseline “{'; '.join(base_surfaces)}”, "
+                f"this follow-up “{'; '.join(now_surfaces)}”. Which hairs show depends on it (light hairs "
+                "barely show on white, dark ones on a dark field), so the counts are not comparable: use "
+                "the same card every time.",
+                baseline=base_surfaces,
+                follow_up=now_surfaces,
+            )
+        )
     return out
 
 

@@ -163,6 +163,10 @@ class Measurement:
     hair_state : str or None
         A short description of length and colouring, e.g. ``"shoulder length, natural"``. Compared between
         visits ignoring case and surrounding spaces.
+    surface : str or None
+        Where shed hairs were photographed when it decides which of them show, e.g. ``"card, white field"``
+        or ``"card, dark field"`` (light hairs barely show on white). Compared between visits as
+        `hair_state` is; None: not known.
     ref : str or None
         The caller's identifier of the row this came from; carried through untouched.
     """
@@ -176,6 +180,7 @@ class Measurement:
     interval_level: float | None = None
     days_since_shampoo: int | None = None
     hair_state: str | None = None
+    surface: str | None = None
     ref: str | None = None
 
     def __post_init__(self):
@@ -209,6 +214,8 @@ class Measurement:
             )
         if self.hair_state is not None and not isinstance(self.hair_state, str):
             raise ValueError(f"hair_state must be a string or None, got {self.hair_state!r}")
+        if self.surface is not None and not isinstance(self.surface, str):
+            raise ValueError(f"surface must be a string or None, got {self.surface!r}")
 
 
 @dataclass(frozen=True)

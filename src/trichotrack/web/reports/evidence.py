@@ -129,6 +129,12 @@ def _hair_state(photo) -> str | None:
     return ", ".join(tags) if tags else None
 
 
+def _surface(m) -> str | None:
+    """The card's field a shed photo was measured on ("card, dark field"); None without the card."""
+    field = ((m.report or {}).get("card") or {}).get("field")
+    return f"card, {field} field" if field else None
+
+
 def shed_measurements(patient, photos=None) -> list[Measurement]:
     """The patient's measured shed-hair photos as evidence measurements, oldest first. `photos`: the
     patient's photos already loaded (`measured_photos`), to spare a query per patient in a cohort."""
@@ -145,6 +151,7 @@ def shed_measurements(patient, photos=None) -> list[Measurement]:
             "kind": KIND_BY_PROTOCOL.get(photo.protocol, "shed_photo_count"),
             "days_since_shampoo": photo.days_since_shampoo,
             "hair_state": _hair_state(photo),
+            "surface": _surface(m),
             "ref": f"photo:{photo.pk}",
         }
         if correction is not None:

@@ -53,8 +53,21 @@ class EvidenceTestCase(BaseTestCase):
         )  # fmt: skip
         return photo
 
-    def shed(self, patient, day, count, *, low=None, high=None, countable=True, corrected=None, **kwargs):
-        """A measured wash-test photo of `count` hairs (interval low–high), optionally corrected."""
+    def shed(
+        self,
+        patient,
+        day,
+        count,
+        *,
+        low=None,
+        high=None,
+        countable=True,
+        corrected=None,
+        field=None,
+        **kwargs,
+    ):
+        """A measured wash-test photo of `count` hairs (interval low–high), optionally corrected; `field`: the
+        card's field it was measured on, as the report says."""
         photo = self.store_photo(patient, day, **kwargs)
         m = Measurement.objects.create(
             photo=photo,
@@ -66,6 +79,7 @@ class EvidenceTestCase(BaseTestCase):
             count_high=count + 2 if high is None else high,
             countable=countable,
             scale_source="card",
+            report={"card": {"field": field}} if field else {},
             analysed_width_px=400,
             analysed_height_px=300,
             seconds=0.1,

@@ -63,6 +63,13 @@ class AdapterTest(EvidenceTestCase):
         (ae,) = record.adverse_events
         assert (ae.term, ae.serious) == ("Bruising", True)
 
+    def test_the_cards_field_is_carried_as_the_surface(self):
+        self.shed(self.patient, START, 40, field="white")
+        self.shed(self.patient, START + dt.timedelta(days=1), 90, field="dark")
+        self.shed(self.patient, START + dt.timedelta(days=2), 60)
+        surfaces = [m.surface for m in evidence.patient_record(self.patient).measurements]
+        assert surfaces == ["card, white field", "card, dark field", None]
+
     def test_an_untreated_patient_has_the_first_four_weeks_as_baseline(self):
         other = make_patient(self.clinic, "A-009")
         for days, count in ((0, 80), (10, 90), (40, 70)):
