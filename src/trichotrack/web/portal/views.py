@@ -10,6 +10,7 @@ from django.views.decorators.http import require_POST
 from trichotrack.web import audit
 from trichotrack.web.clinics.access import patient_view, staff_view
 from trichotrack.web.patients.access import get_patient_for_user
+from trichotrack.web.patients.models import HairColour
 from trichotrack.web.photos import services as photo_services
 from trichotrack.web.photos.forms import PortalShedForm
 from trichotrack.web.photos.models import CARD_REMINDER, PROTOCOL_STEPS, Photo, Protocol, Source, View
@@ -113,9 +114,44 @@ def shed(request):
         "protocol_steps": [(Protocol(k).label, steps) for k, steps in PROTOCOL_STEPS.items()],
         "card_reminder": CARD_REMINDER,
         "cards": card_links(patient.hair_colour),
+        "hair_colours": [] if patient.hair_colour else HairColour.choices,
         "recent": Photo.objects.filter(patient=patient, view=View.SHED).select_related("session")[:5],
     }
     return render(request, "portal/shed.html", context)
+
+
+@patient_view
+@require_POST
+def hair_colour(request):
+    """The patient says her hair colour, once: only while the record has none (then the clinic keeps it).
+    Her shed-hair photos are measured again with it."""
+    from django.db.models import F
+
+    from trichotrack.web.patients.models import Patient
+
+    patient = _own_patient(request)
+    value = request.POST.get("hair_colour", "")
+    if value not in HairColour.values:
+        messages.error(request, "Choose one of the hair colours.")
+        return redirect("portal:shed")
+    # Set only if still blank, in one statement: a colour the clinic recorded meanwhile is not overwritten.
+    updated = Patient.objects.filter(pk=patient.pk, hair_colour="").update(
+        hair_colour=value, version=F("version") + 1
+    )
+    if not updated:
+        messages.info(request, "Your clinic has recorded your hair colour; ask them if it should change.")
+        return redirect("portal:shed")
+    patient.refresh_from_db()
+    audit.record(
+        request.user,
+        "patient.changed",
+        patient,
+        data={"changed": {"hair_colour": ["", value]}, "via": "patient portal"},
+    )
+    queued, _kept = photo_services.remeasure_shed_photos(patient)
+    again = f" Measuring your {queued} photo(s) again with it." if queued else ""
+    messages.success(request, f"Saved your hair colour: {HairColour(value).label}.{again}")
+    return redirect("portal:shed")
 
 
 @patient_view

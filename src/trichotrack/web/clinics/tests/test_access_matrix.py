@@ -195,6 +195,7 @@ class AccessMatrixTest(BaseTestCase):
         accounts |= {"mfa_recovery_codes", "account_security"}  # tested in test_mfa
         accounts.add("portal:join")  # the public invitation link: tested in portal/tests
         accounts.add("photos:card")  # the printable card, no patient data, any signed-in user: portal/tests
+        accounts.add("portal:hair_colour")  # a POST of the patient's own: tested in portal/tests
         # Background reports: a job is its requester's alone (a teammate gets 404, a researcher may start a
         # de-identified one): tested in reports/tests/test_jobs.py.
         accounts |= {f"reports:{n}" for n in ("job_start", "job", "job_status", "job_retry", "job_download")}

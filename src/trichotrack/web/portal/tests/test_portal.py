@@ -215,3 +215,46 @@ class CalibrationCardTest(PhotoTestCase):
         self.client.logout()
         response = self.client.get(reverse("photos:card", args=["a4", "white"]))
         assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
+
+
+class PortalHairColourTest(PhotoTestCase):
+    def test_the_patient_says_her_hair_colour_once_and_her_photos_are_measured_again(self):
+        photo = self.add_photo()
+        run_queued_measurements()
+        self.login(self.pat)
+        page = self.client.get(reverse("portal:shed")).content.decode()
+        assert 'name="hair_colour"' in page
+        url = reverse("portal:hair_colour")
+        with self.captureOnCommitCallbacks(execute=True):
+            response = self.client.post(url, {"hair_colour": "grey"}, follow=True)
+        said = [str(m) for m in response.context["messages"]]
+        assert said == [
+            "Saved: grey (dark and white hairs mixed) hair. Measuring your 1 photo(s) again with it."
+        ]
+        self.patient.refresh_from_db()
+        assert self.patient.hair_colour == "grey" and self.patient.version == 2
+        event = AuditEvent.objects.get(action="patient.changed")
+        assert event.actor == self.pat and event.data["changed"] == {"hair_colour": ["", "grey"]}
+        run_queued_measurements()
+        photo.refresh_from_db()
+        assert photo.current_measurement().report["hair_colour"] == "grey"
+        # Once recorded, the form is gone and a second answer changes nothing: the clinic keeps it.
+        assert 'name="hair_colour"' not in self.client.get(reverse("portal:shed")).content.decode()
+        response = self.client.post(url, {"hair_colour": "black"}, follow=True)
+        assert "Your clinic has recorded your hair colour" in response.content.decode()
+        self.patient.refresh_from_db()
+        assert self.patient.hair_colour == "grey"
+
+    def test_a_made_up_colour_staff_and_strangers_are_refused(self):
+        url = reverse("portal:hair_colour")
+        response = self.client.post(url, {"hair_colour": "grey"})
+        assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
+        self.login(self.alice)
+        assert self.client.post(url, {"hair_colour": "grey"}).status_code == 403
+        self.client.logout()
+        self.login(self.pat)
+        assert self.client.get(url).status_code == 405
+        response = self.client.post(url, {"hair_colour": "purple"}, follow=True)
+        assert "Choose one of the hair colours." in response.content.decode()
+        self.patient.refresh_from_db()
+        assert self.patient.hair_colour == ""
