@@ -229,7 +229,8 @@ class PortalHairColourTest(PhotoTestCase):
             response = self.client.post(url, {"hair_colour": "grey"}, follow=True)
         said = [str(m) for m in response.context["messages"]]
         assert said == [
-            "Saved: grey (dark and white hairs mixed) hair. Measuring your 1 photo(s) again with it."
+            "Saved your hair colour: Grey (dark and white hairs mixed)."
+            " Measuring your 1 photo(s) again with it."
         ]
         self.patient.refresh_from_db()
         assert self.patient.hair_colour == "grey" and self.patient.version == 2
