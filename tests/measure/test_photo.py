@@ -55,9 +55,25 @@ def test_light_hair_is_counted_on_the_cards_dark_field_and_lost_on_its_white_one
     assert abs(dark.result.hair_count - on_dark.hair_count) <= 1
     assert not white.result.countable
     assert white.result.hair_count < on_white.hair_count / 2
+    # The advice is to change the card's field, not to leave the card for dark paper.
+    assert any(p.endswith("dark field of the card for light hair.") for p in white.problems), white.problems
+    assert not any("dark paper" in p for p in white.problems)
     # On the dark field only the field is analysed: the white paper round it and its edge are excluded.
     excluded = dark.result.excluded_mask
     assert excluded.mean() > white.result.excluded_mask.mean()
+
+
+def test_the_analysis_advice_to_change_paper_becomes_advice_to_change_the_cards_field():
+    from trichotrack.measure.photo import _on_the_card
+
+    light = "Light hair barely shows on a light surface; photograph it on dark paper."
+    assert _on_the_card(light, "white") == (
+        "Light hair barely shows on a light surface; lay it on the dark field of the card for light hair."
+    )
+    dark = "Dark hair barely shows on a dark surface; photograph it on white paper."
+    assert _on_the_card(dark, "dark").endswith("lay it on the white field of the card for dark hair.")
+    assert _on_the_card(dark, "white") == dark  # (not said on the white field)
+    assert _on_the_card("The photo is blurred.", "white") == "The photo is blurred."
 
 
 def test_a_given_scale_wins_over_the_card(card_photo):

@@ -65,7 +65,10 @@ def measure_shedding_photo(
         result = analyze_shedding(
             rectified.image, mm_per_px=rectified.mm_per_px, ignore_mask=ignore, hair_colour=hair_colour
         )
-        problems = tuple(detection.problems) + tuple(result.problems)
+        problems = tuple(detection.problems) + tuple(_on_the_card(p, field) for p in result.problems)
+        if field == "white" and not result.hairs and not any("light hair" in p for p in problems):
+            # (White hairs on the white field leave no trace at all: say what else an empty card can mean.)
+            problems += (_EMPTY_WHITE_FIELD,)
         homography = rectified.card_px_from_image_px
         return ShedPhotoMeasurement(
             result, "card", detection, rectified.image, homography, problems, card_field=field
@@ -76,6 +79,38 @@ def measure_shedding_photo(
     scale_note = "Without the card or a given scale, lengths are in pixels only."
     problems = (*card_problems, scale_note, *result.problems)
     return ShedPhotoMeasurement(result, "none", detection, image, np.eye(3), problems)
+
+
+#: The analysis's advice on paper, said of the card instead (its two fields): (ending, field) -> ending.
+_CARD_ADVICE = {
+    ("photograph it on dark paper.", "white"): "lay it on the dark field of the card for light hair.",
+    ("photograph them on dark paper.", "white"): "lay them on the dark field of the card for light hair.",
+    ("photograph it on white paper.", "dark"): "lay it on the white field of the card for dark hair.",
+    (
+        "photograph dark hair on white paper and light hair on dark paper, in good light.",
+        "white",
+    ): "lay dark hair on the card's white field and light hair on the dark field of the card for it, in good"
+    " light.",
+    (
+        "photograph dark hair on white paper and light hair on dark paper, in good light.",
+        "dark",
+    ): "lay light hair on the card's dark field and dark hair on the white field of the card for it, in good"
+    " light.",
+}
+
+
+_EMPTY_WHITE_FIELD = (
+    "Light hair (blonde, white, grey) does not show here: lay it on the dark field of the card for light"
+    " hair."
+)
+
+
+def _on_the_card(problem: str, field: str) -> str:
+    """`problem` with its advice to change paper turned into advice to change the card's field."""
+    for (ending, on), instead in _CARD_ADVICE.items():
+        if on == field and problem.endswith(ending):
+            return problem[: -len(ending)] + instead
+    return problem
 
 
 #: On the dark field, the band along its edge left out (the edge's blur and the rectification's error).
