@@ -65,6 +65,27 @@ def test_a_patient_uploads_from_the_portal_and_sees_the_result(page, patient, me
     page.shot("portal-history")
 
 
+def test_a_patient_with_grey_hair_gets_the_card_with_the_dark_field(page, patient, media):  # noqa: F811
+    page.set_viewport_size({"width": 390, "height": 844})  # a phone
+    sign_in(page, "pat")
+    page.goto("/portal/shedding/")
+    page.get_by_label("Your hair colour").select_option("grey")
+    page.shot("hair-colour")
+    page.get_by_role("button", name="Save").click()
+    page.get_by_text("Saved your hair colour: Grey").wait_for()
+    assert page.get_by_label("Your hair colour").count() == 0
+    suggested = page.locator(".card-choice.suggested")
+    assert "dark field, for light hair" in suggested.inner_text()
+    with page.expect_download() as download:
+        suggested.get_by_role("link", name="A4").click()
+    assert download.value.suggested_filename == "trichotrack-card-a4-dark-field.pdf"
+    with open(download.value.path(), "rb") as f:
+        assert f.read(5) == b"%PDF-"
+    page.shot("dark-card-suggested")
+    patient.refresh_from_db()
+    assert patient.hair_colour == "grey"
+
+
 def test_a_clinician_corrects_a_count_by_clicking(page, patient, media, settings):  # noqa: F811
     from trichotrack.web.photos import services
     from trichotrack.web.photos.models import Correction, View
