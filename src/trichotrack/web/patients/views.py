@@ -219,7 +219,7 @@ def _remeasure_for_hair_colour(request, patient):
         messages.info(
             request,
             f"{kept} shed-hair photo(s) with a count corrected by hand were left as they are: a new"
-            " measurement would set the correction aside.",
+            " measurement would set the correction aside (“Measure again” on the photo's page does it).",
         )
 
 
