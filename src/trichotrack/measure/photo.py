@@ -116,7 +116,7 @@ def _on_the_card(problem: str, field: str) -> str:
 #: On the dark field, the band along its edge left out (the edge's blur and the rectification's error).
 _DARK_FIELD_INSET_MM = 1.5
 #: The field is dark when its median luminance is below this share of the white paper round it.
-_DARK_FIELD_RATIO = 0.5
+_DARK_FIELD_RATIO = 0.4  # (printed dark: about 0.25; a phone's shadow over the field rarely halves it)
 
 
 def _field_colour(rectified: card_module.RectifiedPhoto, usable: np.ndarray) -> str:
