@@ -63,6 +63,16 @@ def test_light_hair_is_counted_on_the_cards_dark_field_and_lost_on_its_white_one
     assert excluded.mean() > white.result.excluded_mask.mean()
 
 
+def test_a_shadow_over_the_white_field_does_not_pass_for_the_dark_one(card_photo):
+    # The phone's shadow halves the light over the middle of the card: still the white field.
+    shaded = card_photo.image.astype(np.float32)
+    rows, cols = shaded.shape[:2]
+    shaded[rows // 4 : 3 * rows // 4, cols // 4 : 3 * cols // 4] *= 0.5
+    measured = measure_shedding_photo(shaded.astype(np.uint8))
+    assert measured.card is not None and measured.card.found
+    assert measured.card_field == "white"
+
+
 def test_the_analysis_advice_to_change_paper_becomes_advice_to_change_the_cards_field():
     from trichotrack.measure.photo import _on_the_card
 
