@@ -622,8 +622,9 @@ def analyze_shedding(
     surface_lum = float(np.median(grid[inside])) if inside.any() else float(np.median(grid))
     # (Hair declared light or dark is judged as declared: lint or shadows on white paper are dark lines, but
     # white hair there is not seen at all.)
-    light_hair = hair_colour in _LIGHT_HAIR if hair_colour in (*_LIGHT_HAIR, *_DARK_HAIR) else polarity > 0
-    dark_hair = hair_colour in _DARK_HAIR if hair_colour in (*_LIGHT_HAIR, *_DARK_HAIR) else polarity < 0
+    declared = hair_colour in (*_LIGHT_HAIR, *_DARK_HAIR)
+    light_hair = hair_colour in _LIGHT_HAIR if declared else polarity > 0
+    dark_hair = hair_colour in _DARK_HAIR if declared else polarity < 0
     unsuited = light_hair and surface_lum >= p["light_surface_lum"]
     unsuited |= dark_hair and surface_lum <= p["dark_surface_lum"]
     if (hairs or hair_colour is not None) and unsuited:
