@@ -32,14 +32,15 @@ tighter than a hair lies and small closed rings (water droplets' rims, also wher
 open but its ends meet), edges (a drain's rim, a sheet's or a stripe's edge: another surface on either side,
 near the line and farther out), and, on a textured surface (a towel: more short pieces than long ones, or many
 long pieces that wind at the scale of its loops), pieces that wind so. The interval widens with the sampling
-error of the scaled tip count, short pieces and close calls in joining gaps; on a textured surface it reaches
-from none (every piece found may be texture) to every line piece found (the texture hides hairs too). A photo
-is not countable (with a plain sentence saying why) when hairs are clumped, the photo is blurred or
-over-exposed, the hairs are too faint to trace (or, faint or not, come out in short pieces: strong ones
-where curls and tangles cross), the hair and the surface are
-both light or both dark, many of the hairs are pale on a light surface (grey hair: its white hairs do not
-show), the surface's texture breaks the hairs up, the hairs lie so close together that most tips are beside
-another hair, or no hairs were found; its interval is then wide.
+error of the scaled tip count, short pieces and close calls in joining gaps. On a textured surface the count
+is taken again, the same way, from the long pieces of what an opening by a straight line of a few millimetres
+keeps of the photo at its own resolution (`towel`: hairs are straight at that scale, a towel's loops are not);
+its interval is that of a photo not countable. A photo is not countable (with a plain sentence saying why)
+when hairs are clumped, the photo is blurred or over-exposed, the hairs are too faint to trace (or, faint or
+not, come out in short pieces: strong ones where curls and tangles cross), the hair and the surface are both
+light or both dark, many of the hairs are pale on a light surface (grey hair: its white hairs do not show),
+the surface's texture breaks the hairs up, the hairs lie so close together that most tips are beside another
+hair, or no hairs were found; its interval is then wide.
 """
 
 from __future__ import annotations
@@ -53,7 +54,7 @@ from scipy import ndimage as ndi
 from scipy.spatial import cKDTree
 from skimage.morphology import skeletonize
 
-from trichotrack.measure import quality, ridge, trace
+from trichotrack.measure import quality, ridge, towel, trace
 from trichotrack.measure._validate import as_bool_2d, as_rgb_uint8, positive_finite
 from trichotrack.measure.overlay import render_overlay
 
@@ -69,7 +70,7 @@ __all__ = [
 ]
 
 ALGORITHM = "trichotrack.shedding"
-VERSION = "1.6"
+VERSION = "1.7"
 #: The hair colours a user may declare (`analyze_shedding`'s `hair_colour`): dark, light, or grey, a mix.
 HAIR_COLOURS = ("black", "brown", "red", "blonde", "grey", "white")
 _DARK_HAIR = ("black", "brown", "red")
@@ -144,6 +145,10 @@ DEFAULTS = {
     "pale_quantile": 0.25,  # when this share of the hair length (dark lines on a light surface) ...
     "pale_shade_mm": 0.026,  # ... darkens less than this (darkening x width), hairs are pale: not countable
     "max_short_share": 0.25,  # more short pieces than this share of the count: hairs broken up (faint)
+    "towel_line_mm": 3.0,  # on a textured surface, hair lines hold a straight stretch this long (`towel`) ...
+    "towel_seed_level": 0.75,  # ... reach this multiple of the texture's top-hat level ...
+    "towel_min_length_mm": 15.0,  # ... and are counted from pieces at least this long
+    "towel_few_hairs": 3.0,  # fewer long lines than this many hairs' on a towel say little of the hairs
 }
 
 
@@ -768,11 +773,39 @@ def analyze_shedding(
         # hairs in ways the tracing cannot measure: the interval says so.
         count_low = min(count_low, math.floor(p["uncountable_low"] * estimate))
         count_high = max(count_high, math.ceil(p["uncountable_high"] * estimate + 10))
+    towel_lines = None
     if hairs and textured:
-        # The texture's own pieces may be all that was found (none of them a hair), and it hides hairs as
-        # well: the interval reaches down to none and up to every line piece found, short ones too.
-        count_low = 0
-        count_high = max(count_high, len(candidates))
+        # The texture's own pieces pass for hairs and break real ones up. Hairs are thinner than a towel's
+        # yarn and straight over a few millimetres where its loops are not: the count is taken again from
+        # the ends of the long pieces of what a straight line's opening keeps (`towel`), clear tips scaled
+        # as above. The photo stays not countable; the interval is an uncountable photo's.
+        towel_lines = towel.towel_lines(
+            rgb,
+            excluded,
+            excluded_work,
+            mm_per_px=mm_per_px,
+            factor=factor,
+            line_mm=p["towel_line_mm"],
+            seed_level=p["towel_seed_level"],
+            min_length_mm=p["towel_min_length_mm"],
+            long_gap_px=p["long_gap_px"],
+            polarity=-1 if hair_colour in _DARK_HAIR else 1 if hair_colour in _LIGHT_HAIR else None,
+        )
+        # (Tips are judged at the width the lines were traced at.)
+        towel_tip_radius = max(p["tip_clear_px"], p["tip_clear_widths"] * 1.5)
+        estimate = _tip_estimate(
+            list(zip(towel_lines.paths, towel_lines.closed, strict=True)), excluded_work, p, towel_tip_radius
+        )
+        count = round(estimate)
+        count_low = math.floor(p["uncountable_low"] * estimate)
+        count_high = math.ceil(p["uncountable_high"] * estimate + 10)
+        if estimate < p["towel_few_hairs"]:
+            # Next to no long lines: the hairs may not stand out from this towel at all (auburn on a
+            # red-brown one); they are not known to be few. The interval reaches every piece found.
+            count_low = 0
+            count_high = max(count_high, len(candidates))
+        if n_clumps:
+            count_high = max(count_high, math.ceil(count + 3 * guess + 2 * n_clumps))
     params = {
         **p,
         "hair_colour": hair_colour,
@@ -811,6 +844,9 @@ def analyze_shedding(
         "coarse_scale_used": coarse_used,
         "pale_shade": None if not np.isfinite(pale_shade) else round(float(pale_shade), 5),
         "pale": pale,
+        "towel_pieces": None if towel_lines is None else len(towel_lines.paths),
+        "towel_polarity": None if towel_lines is None else towel_lines.polarity,
+        "towel_threshold": None if towel_lines is None else towel_lines.threshold,
     }
     return SheddingResult(
         hairs=hairs,
@@ -827,6 +863,21 @@ def analyze_shedding(
         version=VERSION,
         params=params,
     )
+
+
+def _tip_estimate(kept_work, excluded_work, p, tip_radius) -> float:
+    """Hairs from the clear tips of `kept_work` ((working-scale centre line, closed) each), scaled by the
+    share of the surface near them that is clear of hairs, as in `analyze_shedding`'s count."""
+    if not kept_work:
+        return 0.0
+    n_clear_ends, cover, _both_clear, _cover_all = _clear_tips(
+        kept_work, excluded_work, radius_px=tip_radius, reach_px=p["tip_zone_radii"] * tip_radius
+    )
+    n_ends = 2 * sum(1 for _path, closed in kept_work if not closed)
+    n_meeting_ends = _meeting_ends(kept_work, radius_px=tip_radius)
+    scaled = n_clear_ends * cover / max(1.0 - cover, 0.05)
+    hidden = max(0.0, min(scaled, n_ends - n_clear_ends - n_meeting_ends))
+    return (n_clear_ends + hidden) / 2 + sum(1 for _path, closed in kept_work if closed)
 
 
 def _on_paths(points_rc, paths, shape, *, reach_px=3):
