@@ -42,6 +42,9 @@ def test_hairs_on_a_towel_are_counted_from_long_lines(seed, colour):
     assert abs(result.hair_count - photo.hair_count) <= 0.5 * photo.hair_count, result.hair_count
     assert result.count_low <= photo.hair_count <= result.count_high
     assert result.count_high <= 10 * photo.hair_count
+    # What is reported and drawn is what was counted: the long lines, not the loops' thousands of pieces.
+    assert len(result.hairs) <= 3 * photo.hair_count
+    assert all(h.length_mm >= 15.0 and h.width_px is None and h.width_mm is None for h in result.hairs)
 
 
 def test_the_declared_hair_colour_says_which_lines_to_look_for_on_a_towel():

@@ -169,7 +169,8 @@ class Hair:
     length_px, length_mm : float
         Length along the smoothed centre line; `length_mm` is None without a scale.
     width_px, width_mm : float
-        Mean shaft width (equivalent width of the mean cross-profile); `width_mm` None without a scale.
+        Mean shaft width (equivalent width of the mean cross-profile); `width_mm` None without a scale, both
+        None where not measured (a towel's lines: its texture widens every profile).
     touches_border : bool
         Cut by the photo edge or by an excluded region: the length is a lower bound.
     crossings : int
@@ -179,7 +180,7 @@ class Hair:
     centerline_rc: np.ndarray
     length_px: float
     length_mm: float | None
-    width_px: float
+    width_px: float | None
     width_mm: float | None
     touches_border: bool
     crossings: int
@@ -799,6 +800,9 @@ def analyze_shedding(
         count = round(estimate)
         count_low = math.floor(p["uncountable_low"] * estimate)
         count_high = math.ceil(p["uncountable_high"] * estimate + 10)
+        # What was counted is what is shown and reported: the long lines, not the texture's pieces.
+        hairs = _hairs_of_lines(towel_lines, near_edge, factor=factor, mm_per_px=mm_per_px)
+        crossings_rc = crossings_rc[:0]
         if estimate < p["towel_few_hairs"]:
             # Next to no long lines: the hairs may not stand out from this towel at all (auburn on a
             # red-brown one); they are not known to be few. The interval reaches every piece found.
@@ -862,6 +866,24 @@ def analyze_shedding(
         algorithm=ALGORITHM,
         version=VERSION,
         params=params,
+    )
+
+
+def _hairs_of_lines(lines, near_edge, *, factor, mm_per_px) -> tuple[Hair, ...]:
+    """`towel.TowelLines` as hairs: centre lines in photo pixels and lengths; widths not measured (the
+    texture beside a hair widens its cross-profile several times over)."""
+    touches = _at_ends(list(lines.paths), near_edge)
+    return tuple(
+        Hair(
+            centerline_rc=(path + 0.5) * factor - 0.5,
+            length_px=float(length),
+            length_mm=None if mm_per_px is None else float(length * mm_per_px),
+            width_px=None,
+            width_mm=None,
+            touches_border=bool(touch),
+            crossings=0,
+        )
+        for path, length, touch in zip(lines.paths, lines.lengths_px, touches, strict=True)
     )
 
 
