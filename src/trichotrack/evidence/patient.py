@@ -741,9 +741,9 @@ def _protocol(base_days, day, info):
                     follow_up=now,
                 )
             )
-    base_states = sorted({_norm_state(m.hair_state) for m in base_ms if m.hair_state is not None})
-    now_states = sorted({_norm_state(m.hair_state) for m in day.measurements if m.hair_state is not None})
-    if base_states and now_states and set(base_states + now_states) != {base_states[0]}:
+    states = _descriptions_differ(base_ms, day.measurements, "hair_state")
+    if states:
+        base_states, now_states = states
         out.append(
             _caveat(
                 "protocol.hair_state_changed",
@@ -753,9 +753,9 @@ def _protocol(base_days, day, info):
                 follow_up=now_states,
             )
         )
-    base_surfaces = sorted({_norm_state(m.surface) for m in base_ms if m.surface is not None})
-    now_surfaces = sorted({_norm_state(m.surface) for m in day.measurements if m.surface is not None})
-    if base_surfaces and now_surfaces and set(base_surfaces + now_surfaces) != {base_surfaces[0]}:
+    surfaces = _descriptions_differ(base_ms, day.measurements, "surface")
+    if surfaces:
+        base_surfaces, now_surfaces = surfaces
         out.append(
             _caveat(
                 "protocol.surface_changed",
@@ -768,6 +768,14 @@ def _protocol(base_days, day, info):
             )
         )
     return out
+
+
+def _descriptions_differ(base_ms, now_ms, attribute) -> tuple[list[str], list[str]] | None:
+    """The baseline's and the follow-up's descriptions in `attribute` (``hair_state``, ``surface``), ignoring
+    case and spaces, when both are known and not all the same; else None."""
+    base = sorted({_norm_state(v) for m in base_ms if (v := getattr(m, attribute)) is not None})
+    now = sorted({_norm_state(v) for m in now_ms if (v := getattr(m, attribute)) is not None})
+    return (base, now) if base and now and set(base + now) != {base[0]} else None
 
 
 def _concurrent(record, base_days, day):
