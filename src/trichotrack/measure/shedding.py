@@ -47,6 +47,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import cv2
 import numpy as np
@@ -696,19 +697,14 @@ def analyze_shedding(
     # leaves ends beside that hair, and so does a piece the tracing could not follow through a crossing.
     # A real tip lies beside another hair as often as any point of the surface does, so the clear tips are
     # scaled up by the share of the surface clear of hairs, measured on the photo itself.
-    n_clear_ends, cover, _both_clear, cover_all = _clear_tips(
-        kept_work, excluded_work, radius_px=tip_radius, reach_px=p["tip_zone_radii"] * tip_radius
-    )
     # (... but never by more than the ends that do lie beside another hair: in a sparse photo all are clear.
     # Two ends that meet end to end are one hair broken where the tracing could not join it, at a crossing
     # or a faint stretch, not two tips: they are not among the ends that may hide tips.)
-    n_ends = 2 * sum(1 for _path, closed in kept_work if not closed)
-    n_meeting_ends = _meeting_ends(kept_work, radius_px=tip_radius)
-    scaled = n_clear_ends * cover / max(1.0 - cover, 0.05)
-    hidden = max(0.0, min(scaled, n_ends - n_clear_ends - n_meeting_ends))
+    tips = _tips(kept_work, excluded_work, p, tip_radius)
+    cover, cover_all = tips.cover, tips.cover_all
     # (If some that meet were two hairs' tips after all, the count is higher: the interval reaches there.)
-    met_tips = min(scaled, n_ends - n_clear_ends) - hidden
-    tip_count = n_clear_ends + hidden
+    met_tips = tips.met
+    tip_count = tips.clear + tips.hidden
     estimate = tip_count / 2 + n_closed
     count = max(round(estimate), 1) if hairs else 0
     unc_len_px = full_px * p["uncertain_length_mm"] / p["min_length_mm"]
@@ -794,9 +790,9 @@ def analyze_shedding(
         )
         # (Tips are judged at the width the lines were traced at.)
         towel_tip_radius = max(p["tip_clear_px"], p["tip_clear_widths"] * 1.5)
-        estimate = _tip_estimate(
-            list(zip(towel_lines.paths, towel_lines.closed, strict=True)), excluded_work, p, towel_tip_radius
-        )
+        lines = list(zip(towel_lines.paths, towel_lines.closed, strict=True))
+        towel_tips = _tips(lines, excluded_work, p, towel_tip_radius)
+        estimate = (towel_tips.clear + towel_tips.hidden) / 2 + sum(towel_lines.closed)
         count = round(estimate)
         count_low = math.floor(p["uncountable_low"] * estimate)
         count_high = math.ceil(p["uncountable_high"] * estimate + 10)
@@ -835,8 +831,8 @@ def analyze_shedding(
         "n_long_winding": n_long_winding,
         "n_open_ends": n_open_ends,
         "n_junction_ends": n_junction_ends,
-        "n_clear_ends": n_clear_ends,
-        "n_meeting_ends": n_meeting_ends,
+        "n_clear_ends": tips.clear,
+        "n_meeting_ends": tips.meeting,
         "tip_cover": round(float(cover), 4),
         "surface_cover": round(float(cover_all), 4),
         "n_traced": len(hairs),
@@ -887,19 +883,28 @@ def _hairs_of_lines(lines, near_edge, *, factor, mm_per_px) -> tuple[Hair, ...]:
     )
 
 
-def _tip_estimate(kept_work, excluded_work, p, tip_radius) -> float:
-    """Hairs from the clear tips of `kept_work` ((working-scale centre line, closed) each), scaled by the
-    share of the surface near them that is clear of hairs, as in `analyze_shedding`'s count."""
-    if not kept_work:
-        return 0.0
-    n_clear_ends, cover, _both_clear, _cover_all = _clear_tips(
+class _Tips(NamedTuple):
+    clear: int  # open ends with no other hair within the tip radius
+    cover: float  # share of the surface near hairs that lies within the tip radius of one
+    cover_all: float  # the same share over the whole surface
+    hidden: float  # tips beside another hair, estimated from the clear ones and `cover`
+    met: float  # ends that meet another end and might, after all, be two hairs' tips
+    meeting: int  # open ends within the tip radius of another piece's end
+
+
+def _tips(kept_work, excluded_work, p, tip_radius) -> _Tips:
+    """The hair tips of `kept_work` ((working-scale centre line, closed) each): the clear ones, and those
+    hidden beside other hairs, scaled from the clear ones by the share of the surface near hairs that lies
+    beside one (never more than the ends that do lie beside another hair, and not counting ends that meet
+    end to end: one hair broken)."""
+    n_clear, cover, _both_clear, cover_all = _clear_tips(
         kept_work, excluded_work, radius_px=tip_radius, reach_px=p["tip_zone_radii"] * tip_radius
     )
     n_ends = 2 * sum(1 for _path, closed in kept_work if not closed)
     n_meeting_ends = _meeting_ends(kept_work, radius_px=tip_radius)
-    scaled = n_clear_ends * cover / max(1.0 - cover, 0.05)
-    hidden = max(0.0, min(scaled, n_ends - n_clear_ends - n_meeting_ends))
-    return (n_clear_ends + hidden) / 2 + sum(1 for _path, closed in kept_work if closed)
+    scaled = n_clear * cover / max(1.0 - cover, 0.05)
+    hidden = max(0.0, min(scaled, n_ends - n_clear - n_meeting_ends))
+    return _Tips(n_clear, cover, cover_all, hidden, min(scaled, n_ends - n_clear) - hidden, n_meeting_ends)
 
 
 def _on_paths(points_rc, paths, shape, *, reach_px=3):
