@@ -124,36 +124,34 @@ def _field_colour(rectified: card_module.RectifiedPhoto, usable: np.ndarray) -> 
     median gray against the paper between the field and the markers, both away from printing."""
     step = 4  # (a sample is plenty for two medians)
     gray = rectified.image[::step, ::step].mean(axis=2, dtype=np.float32)
-    usable = usable[::step, ::step]
-    field = _in_field(rectified, inset_mm=_DARK_FIELD_INSET_MM)[::step, ::step] & usable
-    paper = ~_in_field(rectified, inset_mm=-_DARK_FIELD_INSET_MM)[::step, ::step]
-    paper &= usable & _on_card(rectified)[::step, ::step]
+    usable = usable[::step, ::step]  # (on the card's paper, away from printing)
+    field = _in_field(rectified, inset_mm=_DARK_FIELD_INSET_MM, step=step) & usable
+    paper = ~_in_field(rectified, inset_mm=-_DARK_FIELD_INSET_MM, step=step) & usable
     if not field.any() or not paper.any():
         return "white"
     return "dark" if np.median(gray[field]) < _DARK_FIELD_RATIO * np.median(gray[paper]) else "white"
 
 
-def _in_field(rectified: card_module.RectifiedPhoto, *, inset_mm: float) -> np.ndarray:
-    """Pixels of the rectified photo inside the card's hair field, `inset_mm` in from its edge (out, if
-    negative)."""
-    layout = card_module.card_layout(rectified.paper)
-    top, left, bottom, right = layout.hair_area_mm
-    r0, c0 = rectified.card_origin_px
-    ppm = rectified.px_per_mm
-    r = np.arange(rectified.image.shape[0])[:, None]
-    c = np.arange(rectified.image.shape[1])[None, :]
-    rows = (r >= r0 + (top + inset_mm) * ppm) & (r <= r0 + (bottom - inset_mm) * ppm)
-    cols = (c >= c0 + (left + inset_mm) * ppm) & (c <= c0 + (right - inset_mm) * ppm)
-    return rows & cols
+def _in_field(rectified: card_module.RectifiedPhoto, *, inset_mm: float, step: int = 1) -> np.ndarray:
+    """Pixels of the rectified photo (every `step`-th) inside the card's hair field, `inset_mm` in from its
+    edge (out, if negative)."""
+    top, left, bottom, right = card_module.card_layout(rectified.paper).hair_area_mm
+    box = (top + inset_mm, left + inset_mm, bottom - inset_mm, right - inset_mm)
+    return _in_box(rectified, box, step=step)
 
 
 def _on_card(rectified: card_module.RectifiedPhoto) -> np.ndarray:
     """Pixels of the rectified photo that lie on the card's paper."""
     layout = card_module.card_layout(rectified.paper)
-    top, left = rectified.card_origin_px
+    return _in_box(rectified, (0.0, 0.0, layout.height_mm, layout.width_mm))
+
+
+def _in_box(rectified: card_module.RectifiedPhoto, box_mm, *, step: int = 1) -> np.ndarray:
+    """Pixels of the rectified photo (every `step`-th) inside `box_mm` (top, left, bottom, right mm on the
+    card)."""
+    top, left, bottom, right = (v * rectified.px_per_mm for v in box_mm)
+    r0, c0 = rectified.card_origin_px
     rows, cols = rectified.image.shape[:2]
-    r = np.arange(rows)[:, None]
-    c = np.arange(cols)[None, :]
-    inside_rows = (r >= top) & (r <= top + layout.height_mm * rectified.px_per_mm)
-    inside_cols = (c >= left) & (c <= left + layout.width_mm * rectified.px_per_mm)
-    return inside_rows & inside_cols
+    r = np.arange(0, rows, step)[:, None]
+    c = np.arange(0, cols, step)[None, :]
+    return (r >= r0 + top) & (r <= r0 + bottom) & (c >= c0 + left) & (c <= c0 + right)
