@@ -98,6 +98,13 @@ def test_the_cli_offers_the_hair_colours_the_engine_knows():
     assert cli.HAIR_COLOURS == HAIR_COLOURS
 
 
+def test_the_cli_offers_the_card_fields_the_card_knows():
+    from trichotrack import cli
+    from trichotrack.measure.card import FIELDS
+
+    assert cli.CARD_FIELDS == FIELDS
+
+
 def test_measure_without_scale_says_so(capsys, photo_jpeg):
     _code, out, _ = _run(capsys, ["measure", "shedding", photo_jpeg, "--json"])
     report = json.loads(out)

@@ -20,6 +20,8 @@ EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 #: `trichotrack.measure.shedding.HAIR_COLOURS`, here so that `--help` needs no image libraries (a test keeps
 #: the two the same).
 HAIR_COLOURS = ("black", "brown", "red", "blonde", "grey", "white")
+#: `trichotrack.measure.card.FIELDS`, for the same reason.
+CARD_FIELDS = ("white", "dark")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -134,7 +136,7 @@ def build_parser() -> argparse.ArgumentParser:
     card.add_argument("--dpi", type=_dpi, default=300, help="dots per inch of the page (default 300)")
     card.add_argument(
         "--field",
-        choices=("white", "dark"),
+        choices=CARD_FIELDS,
         default="white",
         help="the hair field: white for dark hair (default), dark for light hair (blonde, white, grey)",
     )

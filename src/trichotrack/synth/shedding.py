@@ -601,8 +601,10 @@ def shed_photo(
         opts["n_hairs"] = len(centerlines_mm)
         opts["clump"] = False
     _validate(opts, shape)
-    if card_field not in ("white", "dark"):
-        raise ValueError(f"card_field must be 'white' or 'dark', got {card_field!r}")
+    from trichotrack.measure.card import FIELDS
+
+    if card_field not in FIELDS:
+        raise ValueError(f"card_field must be one of {FIELDS}, got {card_field!r}")
     if not width_mm > 0:
         raise ValueError(f"width_mm must be positive, got {width_mm}")
     opts["width_mm"] = float(width_mm)
