@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def main() -> None:
-    from shedding import _load, machine  # (bench/shedding.py, beside this file)
+    from shedding import load_average, machine  # (bench/shedding.py, beside this file)
     from trichotrack.measure.photo import measure_shedding_photo
     from trichotrack.measure.shedding import VERSION
     from trichotrack.synth.shedding import shed_photo
@@ -32,7 +32,7 @@ def main() -> None:
     parser.add_argument("--report", type=Path, default=ROOT / "bench/results/card_field.md")
     args = parser.parse_args()
     started_at = datetime.now(UTC)
-    load_start = _load()
+    load_start = load_average()
     rows = []
     for colour in args.colours.split(","):
         for seed in range(args.seeds):
@@ -61,8 +61,8 @@ def main() -> None:
         "# The card's dark field for light hair",
         "",
         f"- Date: {started_at:%Y-%m-%d %H:%M} UTC",
-        f"- Machine: {machine()}; load average {load_start} at the start, {_load()} at the end (seconds are"
-        " upper bounds when it is above 1)",
+        f"- Machine: {machine()}; load average {load_start} at the start, {load_average()} at the end"
+        " (seconds are upper bounds when it is above 1)",
         f"- Command: `{' '.join(['python bench/card_field.py', *sys.argv[1:]])}`",
         f"- Engine: trichotrack.shedding {VERSION}; photos from `trichotrack.synth.shedding.shed_photo(seed,"
         " background='card', hair_colour=C, card_field=F)`, seeds 0 to "

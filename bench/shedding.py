@@ -404,7 +404,7 @@ def fmt(value, kind="pct"):
     return str(value)
 
 
-def _load() -> str:
+def load_average() -> str:
     return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
@@ -438,7 +438,7 @@ def write_report(
         "- Count error is |measured − true| / true per photo. Lengths are compared for hairs matched by "
         "centre-line overlap both ways (≥ 60 %), away from the frame; the share of true hairs matched so "
         "is in brackets. Seconds include decoding the JPEG and finding the card; load average (1, 5, "
-        f"15 min) {args.load_start} when this command started, {_load()} when it ended (the benchmark "
+        f"15 min) {args.load_start} when this command started, {load_average()} when it ended (the benchmark "
         "alone keeps it near 1; well above that, other jobs shared the 2 cores and the times are upper "
         "bounds). Answers reused with --rescore keep the times of the run that made them.",
         "",
@@ -520,7 +520,7 @@ def main() -> None:
     parser.add_argument("--child", choices=METHODS, help=argparse.SUPPRESS)
     parser.add_argument("--pred", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    args.load_start = _load()
+    args.load_start = load_average()
     if args.child:
         child(args.child, args.workdir, args.pred)
         return
