@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from trichotrack.measure.shedding import analyze_shedding
-from trichotrack.measure.towel import line_opening
+from trichotrack.measure.towel import _line_polarity, line_opening
 
 
 def test_line_opening_keeps_straight_lines_and_drops_curls():
@@ -16,6 +16,41 @@ def test_line_opening_keeps_straight_lines_and_drops_curls():
     opened = line_opening(image, 41)
     assert opened[58:63, 100].max() == 200
     assert opened[130:, :].max() == 0
+
+
+def _loops(shade: int, loop_shade: int, seed: int = 0) -> np.ndarray:
+    """A towel's pile at 13 px/mm, 1200 x 1600 px: loops 1.5 mm across, lighter than the gaps between them."""
+    rng = np.random.default_rng(seed)
+    image = np.full((1200, 1600), shade, np.uint8)
+    for _ in range(9000):
+        centre = (int(rng.integers(0, 1600)), int(rng.integers(0, 1200)))
+        axes = (int(rng.integers(6, 11)), int(rng.integers(3, 8)))
+        start = int(rng.integers(0, 360))
+        cv2.ellipse(image, centre, axes, int(rng.integers(0, 180)), start, start + 250, loop_shade, 3)
+    return cv2.GaussianBlur(image, (0, 0), 0.8)
+
+
+@pytest.mark.parametrize(
+    ("towel", "hair", "expected"), [(50, 15, -1), (50, 200, 1), (150, 40, -1), (100, 235, 1)]
+)
+def test_the_photo_says_whether_hairs_are_darker_or_lighter_than_a_towel(towel, hair, expected):
+    # Black hair on a charcoal towel: the towel's shade alone (dark: light hair) would look for the wrong
+    # lines; the straight lines that hold in one polarity and not the other say which.
+    image = _loops(towel, min(255, towel + 60))
+    rng = np.random.default_rng(1)
+    for _ in range(12):
+        x, y = int(rng.integers(100, 1500)), int(rng.integers(100, 1100))
+        angle = rng.uniform(0, np.pi)
+        end = (int(x + 500 * np.cos(angle)), int(y + 500 * np.sin(angle)))
+        cv2.line(image, (x, y), end, hair, 1, cv2.LINE_AA)
+    surface = np.ones(image.shape, bool)
+    assert _line_polarity(image, surface, mm_per_px=1 / 13, line_mm=3.0, tophat_mm=0.5) == expected
+
+
+def test_a_bare_towel_does_not_say_which_lines_to_look_for():
+    image = _loops(50, 110)
+    surface = np.ones(image.shape, bool)
+    assert _line_polarity(image, surface, mm_per_px=1 / 13, line_mm=3.0, tophat_mm=0.5) is None
 
 
 @pytest.mark.parametrize(("seed", "colour"), [(11, "black"), (13, "black"), (23, "blonde")])
@@ -48,7 +83,8 @@ def test_hairs_on_a_towel_are_counted_from_long_lines(seed, colour):
 
 
 def test_the_declared_hair_colour_says_which_lines_to_look_for_on_a_towel():
-    # Unknown, the towel's own shade decides (a light towel: dark hair); declared, the colour does.
+    # Declared, the colour decides; unknown, the photo's lines (or, where they are not clear, the towel's
+    # shade: a light towel, dark hair).
     synth = pytest.importorskip("trichotrack.synth.shedding")
     photo = synth.shed_photo(11, shape=(1500, 2000), n_hairs=6, background="towel", hair_colour="black")
     guessed = analyze_shedding(photo.image, mm_per_px=photo.mm_per_px)
