@@ -394,15 +394,41 @@ def test_light_hair_on_a_light_surface_is_not_countable():
     assert any("dark paper" in p for p in result.problems)
 
 
-def test_the_table_around_the_sheet_is_not_analysed():
-    # a white sheet filling most of the photo, on a brown table whose grain runs in lines
-    table = [segment((r, 0), (r + 15, 799)) for r in range(8, 600, 24)]
-    image = draw_hairs((600, 800), table, background=(120, 80, 50), hair=(90, 60, 35))
-    sheet = draw_hairs((480, 680), [segment((100, 60), (380, 600))])
-    image[60:540, 60:740] = sheet
+@pytest.mark.parametrize(
+    ("table", "grain"),
+    [
+        ((120, 80, 50), (90, 60, 35)),  # dark wood
+        ((200, 165, 120), (150, 110, 70)),  # light wood: within the sheet's colour range, but a step from it
+        ((150, 150, 147), (105, 105, 102)),  # grey laminate with streaks
+    ],
+)
+def test_the_table_around_the_sheet_is_not_analysed(table, grain):
+    # a white sheet filling most of the photo, on a table whose grain runs in lines
+    lines = [segment((r, 0), (r + 15, 1599)) for r in range(8, 1200, 24)]
+    image = draw_hairs((1200, 1600), lines, background=table, hair=grain)
+    hairs = [
+        segment((200, 120), (760, 1200)),
+        segment((300, 1300), (900, 500)),
+        segment((850, 200), (950, 1350)),
+    ]
+    image[120:1080, 120:1480] = draw_hairs((960, 1360), hairs)
     result = analyze_shedding(image)
-    assert result.hair_count == 1
-    assert result.excluded_mask[20, 20] and not result.excluded_mask[300, 400]
+    assert result.hair_count == 3
+    assert (
+        result.excluded_mask[40, 40] and result.excluded_mask[600, 60] and not result.excluded_mask[600, 800]
+    )
+
+
+def test_a_soft_shadow_across_the_sheet_is_still_the_sheet():
+    # The phone's shadow darkens a third of the sheet by half, over a soft edge: hairs in it are counted.
+    hairs = [segment((100 + 150 * k, 100), (150 + 150 * k, 1500)) for k in range(7)]
+    image = draw_hairs((1200, 1600), hairs).astype(np.float32)
+    cols = np.arange(1600, dtype=np.float32)
+    shade = 1 - 0.5 / (1 + np.exp(-(cols - 1100) / 60))
+    image = np.clip(image * shade[None, :, None], 0, 255).astype(np.uint8)
+    result = analyze_shedding(image)
+    assert not result.excluded_mask[600, 1400]
+    assert result.hair_count == 7
 
 
 def _ring(centre, radius, n=80, start=0.0, stop=2 * np.pi):

@@ -460,10 +460,74 @@ def surface_mask(
     hull = cv2.convexHull(pts)
     surface = np.zeros(inside.shape, np.uint8)
     cv2.fillConvexPoly(surface, hull, 1)
+    sheet = _sheet_hull(lum, chroma, inside & np.isin(labels, big), voting)
+    if sheet is not None:
+        surface &= sheet
     surface = cv2.erode(surface, np.ones((5, 5), np.uint8))  # two blocks in from the sheet's edge
     if not surface.any() or surface.all():
         return np.ones((rows, cols), bool)
     return cv2.resize(surface, (cols, rows), interpolation=cv2.INTER_NEAREST) > 0
+
+
+def _sheet_hull(
+    lum,
+    chroma,
+    inside,
+    voting,
+    *,
+    step_log: float = 0.2,
+    step_chroma: float = 0.04,
+    seed_log: float = 0.1,
+    seed_chroma: float = 0.02,
+    min_share: float = 0.2,
+    max_share: float = 0.97,
+    max_like_outside: float = 0.05,
+):
+    """The hull of a sheet whose edge is a step in colour (uint8 mask on the block grid), or None.
+
+    A table near the sheet's colour (grey laminate, light wood) passes `surface_mask`'s colour test, and its
+    grain or its edge with the sheet then passes for hairs. Light changes smoothly over the surface (a
+    shadow's edge is soft at the scale of the blocks) where a sheet's edge is a step: blocks where the
+    brightness rises by more than `step_log` (log) or the chroma by more than `step_chroma` within three
+    blocks are edges, and the sheet is the hull of the region within them that holds the most of the
+    surface's typical blocks (within `seed_log` and `seed_chroma` of its median). Only when that hull is a
+    sizeable part of the frame (`min_share` to `max_share`) and what lies outside it is not more of the same
+    surface (a striped fabric's next stripe: at most `max_like_outside` of it looks typical) is it a sheet on
+    a table.
+    """
+    ref_lum = np.median(lum[inside])
+    ref_chroma = np.median(chroma[inside], axis=0)
+    log_ratio = np.log(lum / ref_lum)
+    distance = np.linalg.norm(chroma - ref_chroma, axis=2)
+    typical = (np.abs(log_ratio) <= seed_log) & (distance <= seed_chroma) & voting
+    # The rise over three blocks (a sheet's edge, blurred over one or two blocks, rises fully within it; a
+    # shadow's soft edge, over many, does not), brightness and chroma.
+    square = np.ones((3, 3), np.uint8)
+    log_lum = np.log(lum).astype(np.float32)
+    edge = cv2.morphologyEx(log_lum, cv2.MORPH_GRADIENT, square) > step_log
+    for k in range(chroma.shape[2]):
+        channel = np.ascontiguousarray(chroma[..., k], dtype=np.float32)
+        edge |= cv2.morphologyEx(channel, cv2.MORPH_GRADIENT, square) > step_chroma
+    # The surface: the part within those edges that holds the most typical blocks.
+    n, parts = cv2.connectedComponents((~edge).view(np.uint8), connectivity=4)
+    votes = np.bincount(parts[typical & ~edge], minlength=n)
+    if n <= 1 or votes[1:].max() == 0:
+        return None
+    grown = (parts == 1 + int(np.argmax(votes[1:]))) & voting
+    pts = np.argwhere(grown)[:, ::-1].astype(np.int32)
+    if len(pts) < 3:
+        return None
+    hull = np.zeros(lum.shape, np.uint8)
+    cv2.fillConvexPoly(hull, cv2.convexHull(pts), 1)
+    hull = cv2.dilate(hull, square)  # (the sheet's own blocks on its edge)
+    n_voting = int(voting.sum())
+    share = int(np.count_nonzero(hull.view(bool) & voting)) / n_voting
+    if not min_share <= share <= max_share:
+        return None
+    outside = voting & ~cv2.dilate(hull, square).view(bool)
+    if np.count_nonzero(typical & outside) > max_like_outside * np.count_nonzero(outside):
+        return None
+    return hull
 
 
 def hysteresis(weak, strong) -> np.ndarray:
