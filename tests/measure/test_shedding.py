@@ -222,6 +222,18 @@ def test_short_hair_fraction_needs_a_scale():
     assert all(h.length_mm is None and h.width_mm is None for h in unscaled.hairs)
 
 
+def test_short_hairs_with_a_tip_against_another_hair_still_count_as_short():
+    # Nine long hairs 4 mm apart; eight 10-12 mm hairs across them, four with both tips between the long
+    # ones, four with one tip on a long hair (not whole: that end is a junction). Counting only the whole
+    # short pieces gave 4 / 17 (0.24); the share of tips lying against a hair scales them up.
+    longs = [segment((60 + 40 * k, 30), (60 + 40 * k, 770)) for k in range(9)]
+    clear = [segment((80, 100 + 60 * k), (200, 110 + 60 * k)) for k in range(4)]
+    touching = [segment((140, 400 + 60 * k), (240, 410 + 60 * k)) for k in range(4)]
+    result = analyze_shedding(draw_hairs((460, 800), longs + clear + touching), mm_per_px=0.1)
+    assert result.hair_count == 17
+    assert result.short_hair_fraction == pytest.approx(8 / 17, abs=0.13)
+
+
 def test_width_is_measured():
     image = draw_hairs((300, 400), [segment((150, 20), (150, 380))], width_px=6.0)
     result = analyze_shedding(image)
