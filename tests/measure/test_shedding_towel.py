@@ -38,10 +38,10 @@ def test_the_photo_says_whether_hairs_are_darker_or_lighter_than_a_towel(towel, 
     # lines; the straight lines that hold in one polarity and not the other say which.
     image = _loops(towel, min(255, towel + 60))
     rng = np.random.default_rng(1)
-    for _ in range(12):
-        x, y = int(rng.integers(100, 1500)), int(rng.integers(100, 1100))
+    for _ in range(12):  # (laid in the middle of the frame, as hairs are)
+        x, y = int(rng.integers(300, 1000)), int(rng.integers(250, 700))
         angle = rng.uniform(0, np.pi)
-        end = (int(x + 500 * np.cos(angle)), int(y + 500 * np.sin(angle)))
+        end = (int(x + 400 * np.cos(angle)), int(y + 400 * np.sin(angle)))
         cv2.line(image, (x, y), end, hair, 1, cv2.LINE_AA)
     surface = np.ones(image.shape, bool)
     assert _line_polarity(image, surface, mm_per_px=1 / 13, line_mm=3.0, tophat_mm=0.5) == expected
