@@ -491,9 +491,10 @@ def _sheet_hull(
     brightness rises by more than `step_log` (log) or the chroma by more than `step_chroma` within three
     blocks are edges, and the sheet is the hull of the region within them that holds the most of the
     surface's typical blocks (within `seed_log` and `seed_chroma` of its median). Only when that hull is a
-    sizeable part of the frame (`min_share` to `max_share`) and what lies outside it is not more of the same
-    surface (a striped fabric's next stripe: at most `max_like_outside` of it looks typical) is it a sheet on
-    a table.
+    sizeable part of the frame (`min_share` to `max_share`), what lies outside it is not more of the same
+    surface (a striped fabric's next stripe: at most `max_like_outside` of it looks typical) and reaches all
+    four sides of the frame (a table round the sheet, not a sharp shadow across one side of it) is it a sheet
+    on a table.
     """
     ref_lum = np.median(lum[inside])
     ref_chroma = np.median(chroma[inside], axis=0)
@@ -526,6 +527,10 @@ def _sheet_hull(
         return None
     outside = voting & ~cv2.dilate(hull, square).view(bool)
     if np.count_nonzero(typical & outside) > max_like_outside * np.count_nonzero(outside):
+        return None
+    # A table lies round the sheet, on every side of the frame; a shadow with a sharp edge (the sun's) lies
+    # on one side of it and is still the sheet.
+    if not (outside[0].any() and outside[-1].any() and outside[:, 0].any() and outside[:, -1].any()):
         return None
     return hull
 
