@@ -35,8 +35,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
-import platform
 import statistics
 import sys
 import time
@@ -49,6 +47,7 @@ from scipy.ndimage import gaussian_filter1d
 from scipy.spatial import cKDTree
 
 ROOT = Path(__file__).resolve().parents[1]
+
 SHAPE = (3000, 4000)  # rows, cols
 SS = 4  # supersampling of the hair strokes
 SHIFT = 4  # sub-pixel bits for cv2 drawing
@@ -703,22 +702,6 @@ def _shown(path: Path) -> str:
         return str(path)
 
 
-def load_average() -> str:
-    return " ".join(f"{x:.2f}" for x in os.getloadavg())
-
-
-def machine() -> str:
-    cpu = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{platform.node() or 'host'}: {cpu}, {os.cpu_count()} cores, Python {platform.python_version()}"
-
-
 def q(values, p):
     return float(np.quantile(values, p)) if len(values) else float("nan")
 
@@ -784,6 +767,8 @@ def short(problems: list[str]) -> str:
 
 
 def main() -> None:
+    from shedding import load_average, machine  # (bench/shedding.py, beside this file)
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=40)
     parser.add_argument("--seed", type=int, default=1)
