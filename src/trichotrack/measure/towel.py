@@ -64,6 +64,8 @@ def line_opening(image: np.ndarray, length_px: int, n_directions: int = 16) -> n
 
 
 def _by_lines(image: np.ndarray, length_px: int, n_directions: int, *, opening: bool) -> np.ndarray:
+    """The largest over `n_directions` straight lines of `length_px` pixels of the grey-level opening of
+    `image` by the line (`opening`) or of its erosion (the centres of straight stretches that long)."""
     length_px = max(3, int(length_px) | 1)
     centre = (length_px - 1) // 2
     best = np.zeros_like(image)
@@ -75,12 +77,6 @@ def _by_lines(image: np.ndarray, length_px: int, n_directions: int, *, opening: 
         eroded = cv2.erode(image, kernel)
         np.maximum(best, cv2.dilate(eroded, kernel) if opening else eroded, out=best)
     return best
-
-
-def _line_erosion(image: np.ndarray, length_px: int, n_directions: int) -> np.ndarray:
-    """Grey-level erosion of a uint8 `image` by a straight line of `length_px` pixels, the largest over
-    `n_directions` directions: the centres of straight stretches that long keep their value."""
-    return _by_lines(image, length_px, n_directions, opening=False)
 
 
 def _line_polarity(
@@ -121,7 +117,7 @@ def _line_polarity(
     for sign, operation in ((-1, cv2.MORPH_BLACKHAT), (1, cv2.MORPH_TOPHAT)):
         hat = cv2.morphologyEx(small, operation, disc)
         level = float(np.percentile(hat[on], 75))
-        kept = _line_erosion(hat, round(line_mm / mm), n_directions=8)
+        kept = _by_lines(hat, round(line_mm / mm), 8, opening=False)
         shares[sign] = float(np.count_nonzero(kept[on] > max(4.0, 0.75 * level))) / np.count_nonzero(on)
     best = max(shares, key=shares.get)
     if shares[best] >= min_share and shares[best] >= min_ratio * shares[-best]:
