@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from trichotrack.measure.card import card_layout
 from trichotrack.measure.photo import measure_shedding_photo
 from trichotrack.synth.shedding import shed_photo
 
@@ -41,6 +42,19 @@ def test_it_measures_on_the_card_plane(card_photo):
     assert np.max(np.abs(errors)) <= 0.15
 
 
+def test_only_the_card_is_analysed_at_the_scale_of_the_whole_photo(card_photo):
+    # The rectified frame holds the table round the card too; it is cut to the card (plus a margin of a few
+    # pixels), and the card worked at no finer than half its resolution, as the 3-MP photo would be.
+    measured = measure_shedding_photo(card_photo.image)
+    layout = card_layout(measured.card.paper)
+    rows, cols = measured.analysed_image.shape[:2]
+    px_per_mm = 1 / measured.result.mm_per_px
+    assert rows == pytest.approx(layout.height_mm * px_per_mm, abs=40)
+    assert cols == pytest.approx(layout.width_mm * px_per_mm, abs=40)
+    assert measured.result.params["working_factor"] == 2
+    assert measured.result.excluded_mask.shape == (rows, cols)
+
+
 def test_light_hair_is_counted_on_the_cards_dark_field_and_lost_on_its_white_one():
     # The same white hairs, the same camera: on the white field they barely show; on the field printed dark
     # they are counted, with the card's scale. The white card is still seen as white.
@@ -58,9 +72,11 @@ def test_light_hair_is_counted_on_the_cards_dark_field_and_lost_on_its_white_one
     # The advice is to change the card's field, not to leave the card for dark paper.
     assert any(p.endswith("dark field of the card for light hair.") for p in white.problems), white.problems
     assert not any("dark paper" in p for p in white.problems)
-    # On the dark field only the field is analysed: the white paper round it and its edge are excluded.
-    excluded = dark.result.excluded_mask
-    assert excluded.mean() > white.result.excluded_mask.mean()
+    # On the dark field only the field is analysed: the white paper round it and its edge are cut away or
+    # excluded; on the white one, the whole card.
+    assert dark.analysed_image.size < 0.8 * white.analysed_image.size
+    analysed = dark.analysed_image[~dark.result.excluded_mask]
+    assert np.percentile(analysed.mean(axis=1), 99) < 128
 
 
 def test_a_shadow_over_the_white_field_does_not_pass_for_the_dark_one(card_photo):

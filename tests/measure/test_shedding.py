@@ -256,11 +256,22 @@ def test_result_records_algorithm_and_parameters():
         ({"mm_per_px": float("nan")}, "mm_per_px"),
         ({"ignore_mask": np.zeros((10, 10), bool)}, "ignore_mask"),
         ({"no_such_option": 1}, "no_such_option"),
+        ({"photo_px": 0}, "photo_px"),
+        ({"photo_px": 2.5e6}, "photo_px"),
     ],
 )
 def test_bad_arguments_raise_value_error(kwargs, message):
     with pytest.raises(ValueError, match=message):
         analyze_shedding(np.zeros((100, 100, 3), np.uint8), **kwargs)
+
+
+def test_the_working_scale_is_chosen_for_the_photo_a_crop_was_cut_from():
+    # A 1000×1000 crop alone is analysed at full resolution; cut from a 12-MP photo, at half of it, as the
+    # whole photo would be.
+    crop = np.full((1000, 1000, 3), 235, np.uint8)
+    assert analyze_shedding(crop).params["working_factor"] == 1
+    assert analyze_shedding(crop, photo_px=12_000_000).params["working_factor"] == 2
+    assert analyze_shedding(crop, min_factor=3).params["working_factor"] == 3
 
 
 def test_a_bad_image_raises_value_error():

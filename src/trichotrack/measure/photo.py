@@ -62,16 +62,28 @@ def measure_shedding_photo(
             # Light hair on the dark field: the white paper round it is another surface, and its edge a line
             # as long as the field; only the field is analysed.
             ignore |= ~_in_field(rectified, inset_mm=_DARK_FIELD_INSET_MM)
+        # Only the card is analysed, so the rectified frame is cut to the card. The working scale is the
+        # one the whole photo would get (the hairs are as fine on the card as anywhere in the photo), and
+        # at least half the rectified resolution: there, resampled onto the card plane, a hair a third of
+        # a pixel wide breaks into pieces and the paper's grain passes for hair.
+        crop = _box_of(~ignore, margin_px=_CROP_MARGIN_PX)
+        analysed = np.ascontiguousarray(rectified.image[crop])
         result = analyze_shedding(
-            rectified.image, mm_per_px=rectified.mm_per_px, ignore_mask=ignore, hair_colour=hair_colour
+            analysed,
+            mm_per_px=rectified.mm_per_px,
+            ignore_mask=ignore[crop],
+            hair_colour=hair_colour,
+            photo_px=image.shape[0] * image.shape[1],
+            min_factor=2,
         )
         problems = tuple(detection.problems) + tuple(_on_the_card(p, field) for p in result.problems)
         if field == "white" and not result.hairs and not any("light hair" in p for p in problems):
             # (White hairs on the white field leave no trace at all: say what else an empty card can mean.)
             problems += (_EMPTY_WHITE_FIELD,)
-        homography = rectified.card_px_from_image_px
+        shift = np.array([[1.0, 0.0, -crop[1].start], [0.0, 1.0, -crop[0].start], [0.0, 0.0, 1.0]])
+        homography = shift @ rectified.card_px_from_image_px
         return ShedPhotoMeasurement(
-            result, "card", detection, rectified.image, homography, problems, card_field=field
+            result, "card", detection, analysed, homography, problems, card_field=field
         )
 
     result = analyze_shedding(image, hair_colour=hair_colour)
@@ -115,6 +127,8 @@ def _on_the_card(problem: str, field: str) -> str:
 
 #: On the dark field, the band along its edge left out (the edge's blur and the rectification's error).
 _DARK_FIELD_INSET_MM = 1.5
+#: The rectified photo is cut this far (px) round the card's analysed pixels.
+_CROP_MARGIN_PX = 16
 #: The field is dark when its median luminance is below this share of the white paper round it.
 _DARK_FIELD_RATIO = 0.4  # (printed dark: about 0.25; a phone's shadow over the field rarely halves it)
 
@@ -144,6 +158,19 @@ def _on_card(rectified: card_module.RectifiedPhoto) -> np.ndarray:
     """Pixels of the rectified photo that lie on the card's paper."""
     layout = card_module.card_layout(rectified.paper)
     return _in_box(rectified, (0.0, 0.0, layout.height_mm, layout.width_mm))
+
+
+def _box_of(mask: np.ndarray, *, margin_px: int) -> tuple[slice, slice]:
+    """The rows and columns of `mask`'s True pixels, `margin_px` wider on each side (the whole frame when
+    none is True)."""
+    rows = np.flatnonzero(mask.any(axis=1))
+    cols = np.flatnonzero(mask.any(axis=0))
+    if not len(rows):
+        return slice(0, mask.shape[0]), slice(0, mask.shape[1])
+    return (
+        slice(max(int(rows[0]) - margin_px, 0), min(int(rows[-1]) + margin_px + 1, mask.shape[0])),
+        slice(max(int(cols[0]) - margin_px, 0), min(int(cols[-1]) + margin_px + 1, mask.shape[1])),
+    )
 
 
 def _in_box(rectified: card_module.RectifiedPhoto, box_mm, *, step: int = 1) -> np.ndarray:

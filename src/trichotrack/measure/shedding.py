@@ -71,7 +71,7 @@ __all__ = [
 ]
 
 ALGORITHM = "trichotrack.shedding"
-VERSION = "1.8"
+VERSION = "1.9"
 #: The hair colours a user may declare (`analyze_shedding`'s `hair_colour`): dark, light, or grey, a mix.
 HAIR_COLOURS = ("black", "brown", "red", "blonde", "grey", "white")
 _DARK_HAIR = ("black", "brown", "red")
@@ -83,7 +83,8 @@ SHORT_HAIR_MM = 30.0
 DEFAULTS = {
     "polarity": "auto",  # hair darker or lighter than the background: "auto" (one, chosen), "both", ".."
     "surface_only": True,  # analyse only the surface of the dominant background colour
-    "work_max_px": 3_500_000,  # the working image has at most this many pixels
+    "work_max_px": 3_500_000,  # the working image has at most this many pixels ...
+    "min_factor": 1,  # ... and is reduced at least this many times (a resampled, rectified card: 2)
     "max_work_width_px": 4.0,  # hairs wider than this on the working image make it shrink further
     "line_sigma_px": 1.0,  # line filter scale on the working image
     "line_sigma_coarse_px": 1.5,  # a second, coarser scale for hairs at the detection limit (0: none)
@@ -230,7 +231,13 @@ class SheddingResult:
 
 
 def analyze_shedding(
-    image, *, mm_per_px: float | None = None, ignore_mask=None, hair_colour: str | None = None, **tuning
+    image,
+    *,
+    mm_per_px: float | None = None,
+    ignore_mask=None,
+    hair_colour: str | None = None,
+    photo_px: int | None = None,
+    **tuning,
 ) -> SheddingResult:
     """Count, trace and measure shed hairs on a photo.
 
@@ -248,6 +255,10 @@ def analyze_shedding(
         countable whatever lines were found there, and grey hair, a mix of dark and white hairs, is never
         countable in one photo (one kind or the other barely shows). Without it, the engine judges from
         the lines it finds.
+    photo_px : int, optional
+        Pixel count of the photo that `image` was cut from (the card cut out of a rectified photo). The
+        working scale is chosen for the whole photo, whose hairs are as fine as the cut-out's; by default
+        for `image` itself.
     **tuning
         Overrides of `DEFAULTS` (for experiments and benchmarks).
 
@@ -291,7 +302,9 @@ def analyze_shedding(
         )
 
     # --- working scale: about 3.5 MP, hairs at most ~4 px wide.
-    factor = max(1, math.ceil(math.sqrt(rows * cols / p["work_max_px"]) - 1e-9))
+    if photo_px is not None and (isinstance(photo_px, bool) or not isinstance(photo_px, int) or photo_px < 1):
+        raise ValueError(f"photo_px must be a positive int, got {photo_px!r}")
+    factor = max(p["min_factor"], math.ceil(math.sqrt((photo_px or rows * cols) / p["work_max_px"]) - 1e-9))
     work, contrast, info, excluded_work = _prepare(rgb, factor, excluded)
     # (Excluded regions, a card's printed markers, would pass for very wide hairs.)
     width_est = _foreground_width_px(contrast, excluded_work)
