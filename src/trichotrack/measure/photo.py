@@ -24,7 +24,7 @@ class ShedPhotoMeasurement:
     result: SheddingResult
     scale_source: str  # "card", "given" or "none"
     card: card_module.CardDetection | None
-    analysed_image: np.ndarray  # (M, N, 3) uint8: the photo on the card plane when the card was used
+    analysed_image: np.ndarray  # (M, N, 3) uint8: with the card, the photo on the card plane cut to the card
     analysed_px_from_image_px: np.ndarray  # 3×3 homography, photo (col, row) -> analysed (col, row)
     problems: tuple[str, ...]  # the card's problems, then the analysis's
     card_field: str | None = None  # "white" or "dark" (`card.FIELDS`), as seen in the photo; None: no card

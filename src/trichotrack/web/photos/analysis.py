@@ -342,8 +342,8 @@ ShedMeasurement = PhotoMeasurement  # the name before trichoscopy and global vie
 
 def measure_shed_photo(data: bytes, *, hair_colour: str | None = None) -> PhotoMeasurement:
     """Measure a stored original (bytes) as the CLI does: fields for the Measurement row, and the overlay
-    to draw afterwards (on the analysed image: the photo on the card plane). Full resolution: hair widths
-    are a few pixels. `hair_colour`: the patient's, as ``--hair-colour`` gives it."""
+    to draw afterwards (on the analysed image: the photo on the card plane, cut to the card). Full
+    resolution: hair widths are a few pixels. `hair_colour`: the patient's, as ``--hair-colour`` gives it."""
     from trichotrack.cli import shedding_report
     from trichotrack.measure.photo import measure_shedding_photo
     from trichotrack.measure.shedding import render_overlay
