@@ -44,7 +44,8 @@ def test_it_measures_on_the_card_plane(card_photo):
 
 def test_only_the_card_is_analysed_at_the_scale_of_the_whole_photo(card_photo):
     # The rectified frame holds the table round the card too; it is cut to the card (plus a margin of a few
-    # pixels), and the card worked at no finer than half its resolution, as the 3-MP photo would be.
+    # pixels), and the card worked at no finer than half its resolution (this 3-MP photo alone would be
+    # worked at full resolution).
     measured = measure_shedding_photo(card_photo.image)
     layout = card_layout(measured.card.paper)
     rows, cols = measured.analysed_image.shape[:2]

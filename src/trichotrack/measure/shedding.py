@@ -281,6 +281,8 @@ def analyze_shedding(
             raise ValueError(f"ignore_mask shape {ignore_mask.shape} differs from image shape {(rows, cols)}")
     if hair_colour is not None and hair_colour not in HAIR_COLOURS:
         raise ValueError(f"hair_colour must be one of {HAIR_COLOURS}, got {hair_colour!r}")
+    if photo_px is not None and (isinstance(photo_px, bool) or not isinstance(photo_px, int) or photo_px < 1):
+        raise ValueError(f"photo_px must be a positive int, got {photo_px!r}")
     unknown = set(tuning) - set(DEFAULTS)
     if unknown:
         raise ValueError(f"unknown tuning parameter(s): {sorted(unknown)}")
@@ -302,8 +304,6 @@ def analyze_shedding(
         )
 
     # --- working scale: about 3.5 MP, hairs at most ~4 px wide.
-    if photo_px is not None and (isinstance(photo_px, bool) or not isinstance(photo_px, int) or photo_px < 1):
-        raise ValueError(f"photo_px must be a positive int, got {photo_px!r}")
     factor = max(p["min_factor"], math.ceil(math.sqrt((photo_px or rows * cols) / p["work_max_px"]) - 1e-9))
     work, contrast, info, excluded_work = _prepare(rgb, factor, excluded)
     # (Excluded regions, a card's printed markers, would pass for very wide hairs.)
