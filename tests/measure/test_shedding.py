@@ -442,6 +442,29 @@ def test_the_table_around_the_sheet_is_not_analysed(table, grain):
     )
 
 
+@pytest.mark.parametrize(
+    ("table", "grain", "sheet", "hair"),
+    [
+        ((200, 165, 120), (150, 110, 70), (228, 226, 222), BLACK),  # light wood: another colour
+        ((150, 150, 147), (195, 195, 192), (55, 55, 58), (235, 228, 205)),  # grey laminate by dark paper
+    ],
+)
+def test_a_strip_of_table_along_one_side_is_not_analysed(table, grain, sheet, hair):
+    # The sheet fills the frame but for a strip of table along the top (8 % of the photo) with grain along
+    # it, as dark (light) as the hairs: it is no hair, though the strip reaches only three sides of the frame.
+    lines = [segment((r, 0), (r + 3, 1599)) for r in range(6, 90, 14)]
+    image = draw_hairs((1200, 1600), lines, background=table, hair=grain)
+    hairs = [
+        segment((200, 120), (760, 1200)),
+        segment((300, 1300), (900, 500)),
+        segment((850, 200), (950, 1350)),
+    ]
+    image[96:, :] = draw_hairs((1104, 1600), hairs, background=sheet, hair=hair)
+    result = analyze_shedding(image)
+    assert result.hair_count == 3
+    assert result.excluded_mask[40, 800] and not result.excluded_mask[600, 800]
+
+
 @pytest.mark.parametrize("edge_px", [60.0, 2.0])
 def test_a_shadow_across_the_sheet_is_still_the_sheet(edge_px):
     # The phone's shadow darkens a third of the sheet by half, over a soft edge or (in sunlight) a sharp one

@@ -481,6 +481,9 @@ def _sheet_hull(
     seed_chroma: float = 0.02,
     min_share: float = 0.2,
     max_share: float = 0.97,
+    max_share_strip: float = 0.995,
+    strip_chroma: float = 0.06,
+    strip_brighter: float = 1.25,
     max_like_outside: float = 0.05,
 ):
     """The hull of a sheet whose edge is a step in colour (uint8 mask on the block grid), or None.
@@ -494,7 +497,10 @@ def _sheet_hull(
     sizeable part of the frame (`min_share` to `max_share`), what lies outside it is not more of the same
     surface (a striped fabric's next stripe: at most `max_like_outside` of it looks typical) and reaches all
     four sides of the frame (a table round the sheet, not a sharp shadow across one side of it) is it a sheet
-    on a table.
+    on a table. A sheet that fills nearly the whole frame leaves the table as a strip along one to three sides
+    (up to `max_share_strip` of the frame is the sheet); such a strip is table, not a shadow, only when it is
+    unlike a shadow on the sheet: another colour (its chroma `strip_chroma` or more from the sheet's rim; a
+    shadow darkens all channels alike) or `strip_brighter` times as bright as the sheet or more.
     """
     ref_lum = np.median(lum[inside])
     ref_chroma = np.median(chroma[inside], axis=0)
@@ -523,16 +529,26 @@ def _sheet_hull(
     hull = cv2.dilate(hull, square)  # (the sheet's own blocks on its edge)
     n_voting = int(voting.sum())
     share = int(np.count_nonzero(hull.view(bool) & voting)) / n_voting
-    if not min_share <= share <= max_share:
+    if not min_share <= share <= max_share_strip:
         return None
     outside = voting & ~cv2.dilate(hull, square).view(bool)
     if np.count_nonzero(typical & outside) > max_like_outside * np.count_nonzero(outside):
         return None
     # A table lies round the sheet, on every side of the frame; a shadow with a sharp edge (the sun's) lies
     # on one side of it and is still the sheet.
-    if not (outside[0].any() and outside[-1].any() and outside[:, 0].any() and outside[:, -1].any()):
+    if outside[0].any() and outside[-1].any() and outside[:, 0].any() and outside[:, -1].any():
+        return hull if share <= max_share else None
+    # A strip along some sides: the table where the sheet nearly fills the frame (its grain, or the edge
+    # between them, passes for hair), or a shadow. Compare the blocks just outside the hull with the
+    # sheet's own rim just inside it.
+    near = np.ones((9, 9), np.uint8)
+    band = outside & cv2.dilate(hull, near).view(bool)
+    rim = hull.view(bool) & ~cv2.erode(hull, near).view(bool) & voting & ~band
+    if not band.any() or not rim.any():
         return None
-    return hull
+    step = float(np.linalg.norm(np.median(chroma[band], axis=0) - np.median(chroma[rim], axis=0)))
+    brighter = float(np.median(lum[band]) / np.median(lum[rim]))
+    return hull if step >= strip_chroma or brighter >= strip_brighter else None
 
 
 def hysteresis(weak, strong) -> np.ndarray:
