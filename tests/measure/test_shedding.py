@@ -417,6 +417,14 @@ def test_light_hair_on_a_light_surface_is_not_countable():
     assert any("dark paper" in p for p in result.problems)
 
 
+#: Three straight hairs crossing a sheet of 1360 x 960 px or more.
+_THREE_HAIRS = [
+    segment((200, 120), (760, 1200)),
+    segment((300, 1300), (900, 500)),
+    segment((850, 200), (950, 1350)),
+]
+
+
 @pytest.mark.parametrize(
     ("table", "grain"),
     [
@@ -429,12 +437,7 @@ def test_the_table_around_the_sheet_is_not_analysed(table, grain):
     # a white sheet filling most of the photo, on a table whose grain runs in lines
     lines = [segment((r, 0), (r + 15, 1599)) for r in range(8, 1200, 24)]
     image = draw_hairs((1200, 1600), lines, background=table, hair=grain)
-    hairs = [
-        segment((200, 120), (760, 1200)),
-        segment((300, 1300), (900, 500)),
-        segment((850, 200), (950, 1350)),
-    ]
-    image[120:1080, 120:1480] = draw_hairs((960, 1360), hairs)
+    image[120:1080, 120:1480] = draw_hairs((960, 1360), _THREE_HAIRS)
     result = analyze_shedding(image)
     assert result.hair_count == 3
     assert (
@@ -454,12 +457,7 @@ def test_a_strip_of_table_along_one_side_is_not_analysed(table, grain, sheet, ha
     # it, as dark (light) as the hairs: it is no hair, though the strip reaches only three sides of the frame.
     lines = [segment((r, 0), (r + 3, 1599)) for r in range(6, 90, 14)]
     image = draw_hairs((1200, 1600), lines, background=table, hair=grain)
-    hairs = [
-        segment((200, 120), (760, 1200)),
-        segment((300, 1300), (900, 500)),
-        segment((850, 200), (950, 1350)),
-    ]
-    image[96:, :] = draw_hairs((1104, 1600), hairs, background=sheet, hair=hair)
+    image[96:, :] = draw_hairs((1104, 1600), _THREE_HAIRS, background=sheet, hair=hair)
     result = analyze_shedding(image)
     assert result.hair_count == 3
     assert result.excluded_mask[40, 800] and not result.excluded_mask[600, 800]

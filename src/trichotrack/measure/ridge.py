@@ -543,7 +543,7 @@ def _sheet_hull(
     # sheet's own rim just inside it.
     near = np.ones((9, 9), np.uint8)
     band = outside & cv2.dilate(hull, near).view(bool)
-    rim = hull.view(bool) & ~cv2.erode(hull, near).view(bool) & voting & ~band
+    rim = hull.view(bool) & ~cv2.erode(hull, near).view(bool) & voting
     if not band.any() or not rim.any():
         return None
     step = float(np.linalg.norm(np.median(chroma[band], axis=0) - np.median(chroma[rim], axis=0)))
