@@ -6,6 +6,7 @@ import pytest
 
 from trichotrack.measure.shedding import (
     ALGORITHM,
+    DEFAULTS,
     VERSION,
     Hair,
     SheddingResult,
@@ -544,6 +545,37 @@ def test_a_textured_surface_that_breaks_into_winding_pieces_is_not_countable():
     assert any("texture" in p for p in result.problems)
     assert result.params["textured"]
     assert result.count_low <= 2 <= result.count_high
+
+
+def test_a_towel_with_thousands_of_loose_ends_is_textured_before_it_is_traced():
+    # Tracing a towel's loops takes most of the time, and none of their pieces is counted: a skeleton with
+    # this many free ends goes straight to the towel's own line count, which gives the same answer.
+    synth = pytest.importorskip("trichotrack.synth.shedding")
+    towel = synth.shed_photo(
+        1, shape=(1200, 1600), n_hairs=12, background="towel", hair_colour="black", card_format=None
+    )
+    traced = analyze_shedding(towel.image, mm_per_px=towel.mm_per_px)
+    assert traced.params["textured"] and not traced.params["textured_before_tracing"]
+    ends = traced.params["n_free_skeleton_ends"]
+    assert ends > 100
+    early = analyze_shedding(towel.image, mm_per_px=towel.mm_per_px, texture_many_ends=ends // 2)
+    assert early.params["textured_before_tracing"]
+    assert not early.countable
+    assert (early.hair_count, early.count_low, early.count_high) == (
+        traced.hair_count,
+        traced.count_low,
+        traced.count_high,
+    )
+    assert [h.length_mm for h in early.hairs] == [h.length_mm for h in traced.hairs]
+    # Only the texture is blamed: the blur and faintness its pieces suggest are the towel's.
+    assert len(early.problems) == 1 and "textured" in early.problems[0]
+    # Hair on paper, even dense and curly, leaves far fewer free ends than the default.
+    dense = synth.shed_photo(
+        4, shape=(1200, 1600), n_hairs=120, background="white_paper", hair_colour="black", curl="curly"
+    )
+    plain = analyze_shedding(dense.image, mm_per_px=dense.mm_per_px)
+    assert not plain.params["textured_before_tracing"]
+    assert plain.params["n_free_skeleton_ends"] < DEFAULTS["texture_many_ends"] / 3
 
 
 def test_tips_beside_another_hair_are_not_trusted_but_scaled():

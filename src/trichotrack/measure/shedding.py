@@ -71,7 +71,7 @@ __all__ = [
 ]
 
 ALGORITHM = "trichotrack.shedding"
-VERSION = "1.10"
+VERSION = "1.11"
 #: The hair colours a user may declare (`analyze_shedding`'s `hair_colour`): dark, light, or grey, a mix.
 HAIR_COLOURS = ("black", "brown", "red", "blonde", "grey", "white")
 _DARK_HAIR = ("black", "brown", "red")
@@ -115,6 +115,7 @@ DEFAULTS = {
     "texture_window_widths": 12.0,  # (without a scale: this many hair widths)
     "texture_min_straightness": 0.96,  # ... is at least this share of the arc (median along it), or it winds
     "texture_winding_share": 0.25,  # ... and where more than this share of the long pieces wind (and > 20)
+    "texture_many_ends": 5000,  # a line skeleton with this many free ends is a texture before it is traced
     "ring_max_mm": 15.0,  # a piece shorter than this ...
     "ring_min_straightness": 0.9,  # ... winding tighter than this over 1.5 `texture_window_mm` is no hair
     "ring_min_chord_share": 0.75,  # ... or curled so that its ends are closer than this share of its length
@@ -404,6 +405,15 @@ def analyze_shedding(
         problems.append(f"Hairs are clumped together in {regions}; spread them out so each hair lies apart.")
 
     skeleton = skeletonize(fg)
+    # A towel's loops leave thousands of short pieces with free ends. Tracing them takes most of the time
+    # and their pieces are not counted: such a surface is textured before it is traced, and the count is
+    # taken from the towel's lines alone, as below. (On the two benchmarks' 192 photos, hair on paper, a
+    # pillowcase or the card leaves at most 3,300 free ends, 242 curly white hairs on the card's dark
+    # field; six of the 18 towels leave 5,900 to 13,400, and their counts come out as when traced.)
+    n_free_ends = _free_ends(skeleton)
+    textured_early = n_free_ends >= p["texture_many_ends"]
+    if textured_early:
+        skeleton[:] = False
     traced = trace.trace_skeleton(skeleton, width_px=hair_w, support=support, long_gap_px=p["long_gap_px"])
     # Median line evidence along each path (all paths at once).
     if traced.paths:
@@ -510,6 +520,7 @@ def analyze_shedding(
     n_short_pieces_all = len(long_enough) - sum(long_enough)
     textured = n_short_pieces_all > max(p["texture_min_pieces"], p["texture_piece_ratio"] * sum(long_enough))
     textured |= n_long_winding > max(p["texture_min_pieces"], p["texture_winding_share"] * n_long_judged)
+    textured |= textured_early
     tip_radius = max(p["tip_clear_px"], p["tip_clear_widths"] * hair_w)
     hairs = []
     n_fragments = 0
@@ -682,14 +693,14 @@ def analyze_shedding(
             "Many hairs are pale (grey, white or blonde) and barely show on a light surface, so white ones"
             " are missed; photograph them on dark paper."
         )
-    if not hairs and not n_clumps:
+    if not hairs and not n_clumps and not textured_early:
         problems.append("No hairs were found.")
         if surface_lum >= p["light_surface_lum"] and hair_colour is None:
             # (White hairs on white paper leave no trace at all: say what else an empty photo can mean.)
             problems.append(
                 "White or grey hair does not show on a light surface; photograph it on dark paper."
             )
-    if hairs and textured:
+    if (hairs or textured_early) and textured:
         # Winding pieces are left out, but the texture also breaks the hairs themselves into pieces.
         problems.append(
             "The surface is textured (a towel's loops, a rough paper): its pattern passes for hairs and"
@@ -787,7 +798,7 @@ def analyze_shedding(
         count_low = min(count_low, math.floor(p["uncountable_low"] * estimate))
         count_high = max(count_high, math.ceil(p["uncountable_high"] * estimate + 10))
     towel_lines = None
-    if hairs and textured:
+    if (hairs or textured_early) and textured:
         # The texture's own pieces pass for hairs and break real ones up. Hairs are thinner than a towel's
         # yarn and straight over a few millimetres where its loops are not: the count is taken again from
         # the ends of the long pieces of what a straight line's opening keeps (`towel`), clear tips scaled
@@ -819,7 +830,7 @@ def analyze_shedding(
             # Next to no long lines: the hairs may not stand out from this towel at all (auburn on a
             # red-brown one); they are not known to be few. The interval reaches every piece found.
             count_low = 0
-            count_high = max(count_high, len(candidates))
+            count_high = max(count_high, n_free_ends // 2 if textured_early else len(candidates))
         if n_clumps:
             count_high = max(count_high, math.ceil(count + 3 * guess + 2 * n_clumps))
     params = {
@@ -839,6 +850,8 @@ def analyze_shedding(
         "n_fragments": n_fragments,
         "n_edges": n_edges,
         "textured": bool(textured),
+        "textured_before_tracing": bool(textured_early),
+        "n_free_skeleton_ends": int(n_free_ends),
         "banded": None if info["banded"] is None else {k: round(v, 4) for k, v in info["banded"].items()},
         "n_texture_pieces": n_texture,
         "n_short_candidates": int(n_short_pieces_all),
@@ -1133,6 +1146,13 @@ def _grow_mask(mask, shape):
     if mask.shape == shape:
         return mask.copy()
     return cv2.resize(mask.astype(np.uint8), (shape[1], shape[0]), interpolation=cv2.INTER_NEAREST) > 0
+
+
+def _free_ends(skeleton) -> int:
+    """Pixels of a one-pixel skeleton with exactly one of their eight neighbours on it."""
+    on = skeleton.view(np.uint8)
+    neighbours = cv2.filter2D(on, cv2.CV_8U, np.ones((3, 3), np.float32), borderType=cv2.BORDER_CONSTANT)
+    return int(np.count_nonzero((neighbours == 2) & skeleton))
 
 
 def _seeded_lines(weak, strong, *, min_extent_px):
