@@ -101,6 +101,23 @@ def test_a_gap_where_the_skeleton_hooks_sideways_is_bridged():
     assert len(traced.paths) == 1
 
 
+def test_a_hair_bent_back_on_itself_is_one_hair_out_along_its_point_and_back():
+    # A kink of curly hair: two arms meet at a sharp point and touch for a few pixels before it; the
+    # skeleton is a junction of the two arms and a short stem that ends free.
+    arm_a, arm_b, stem = ((20, 40), (100, 150)), ((180, 40), (100, 150)), ((100, 150), (100, 158))
+    sk = _skeleton((200, 200), [arm_a, arm_b, stem])
+    traced = trace.trace_skeleton(sk, width_px=1.0)
+    assert len(traced.paths) == 1
+    assert not any(j for ends in traced.ends_at_junction for j in ends)
+    true_length = 2 * np.hypot(80, 110) + 2 * 8
+    assert trace.path_length(trace.smooth_path(traced.paths[0])) == pytest.approx(true_length, rel=0.03)
+    # Without the rule, one arm goes on into the stem and the other ends at the junction: two pieces.
+    assert len(trace.trace_skeleton(sk, width_px=1.0, hairpin_deg=0).paths) == 2
+    # A long stem is a hair of its own (two hairs meeting it), not a point.
+    long_stem = _skeleton((200, 260), [arm_a, arm_b, ((100, 150), (100, 240))])
+    assert len(trace.trace_skeleton(long_stem, width_px=1.0).paths) == 2
+
+
 def test_ends_side_by_side_are_not_joined():
     # Two parallel lines whose ends lie 6 px apart across them are two hairs, not one that turns back.
     sk = _skeleton((100, 300), [((50, 10), (50, 150)), ((56, 150), (56, 290))])

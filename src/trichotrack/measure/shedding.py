@@ -71,7 +71,7 @@ __all__ = [
 ]
 
 ALGORITHM = "trichotrack.shedding"
-VERSION = "1.11"
+VERSION = "1.12"
 #: The hair colours a user may declare (`analyze_shedding`'s `hair_colour`): dark, light, or grey, a mix.
 HAIR_COLOURS = ("black", "brown", "red", "blonde", "grey", "white")
 _DARK_HAIR = ("black", "brown", "red")

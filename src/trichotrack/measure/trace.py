@@ -368,6 +368,17 @@ def _thread_loops(ends, pairs, cost):
     return pairs
 
 
+def _hairpin(ends, cost, stems, *, max_turn_deg):
+    """Of three branch ends at a junction, a stem (`stems`: short, ending free) into which both other ends,
+    of two different branches, go straight on (each turning less than `max_turn_deg`): the pair of arms
+    and the stem's index; None where there is none."""
+    for stem, ok in enumerate(stems):
+        i, j = (k for k in range(3) if k != stem)
+        if ok and ends[i][0] != ends[j][0] and max(cost[i][stem], cost[j][stem]) < max_turn_deg:
+            return (i, j), stem
+    return None
+
+
 def _greedy_matching(cost, *, max_turn_deg):
     n = len(cost)
     cand = sorted(
@@ -397,6 +408,8 @@ def trace_skeleton(
     long_gap_px: float = 30.0,
     min_support: float = 2.0,
     tip_px: float = 15.0,
+    hairpin_deg: float = 60.0,
+    hairpin_px: float | None = None,
 ):
     """Trace hairs on a one-pixel skeleton, through crossings.
 
@@ -428,12 +441,19 @@ def trace_skeleton(
         apart that point straight at each other are joined when the mean evidence on the straight line
         between them reaches `min_support`, and free ends are extended by up to `tip_px` while it holds
         (a tapering tip fades below the detection threshold).
+    hairpin_deg, hairpin_px : float
+        A hair bent back on itself (a kink of curly hair) runs in and out of a sharp point where its two
+        arms touch: the skeleton there is a junction of the two arms and one short stem (at most
+        `hairpin_px`, by default 10 hair widths) that ends free. Where both arms would go straight on into
+        the stem (each turning less than `hairpin_deg`; 0: never), the arms are one hair, which goes out
+        along the stem and back.
 
     Returns
     -------
     Traced
     """
     w = float(width_px)
+    hairpin_px = 10.0 * w if hairpin_px is None else hairpin_px
     spur_px = max(3.0, 1.5 * w + 2.0) if spur_px is None else spur_px
     merge_px = max(6.0, 3.0 * w + 4.0) if merge_px is None else merge_px
     gap_px = max(8.0, 5.0 * w) if gap_px is None else gap_px
@@ -602,6 +622,7 @@ def trace_skeleton(
 
     partner: dict[tuple[int, int], tuple[int, int]] = {}
     via_zone: dict[tuple[int, int], int] = {}
+    hairpin_stem: dict[tuple[int, int], np.ndarray] = {}  # end -> the stem it goes out along and back
     zone_centres = {}
     crossing_zones = set()
     n_ambiguous = 0
@@ -623,8 +644,20 @@ def trace_skeleton(
         if any(cost[i][j] > 0.6 * max_turn_deg for i, j in pairs):
             ambiguous = True
         pairs = _thread_loops(ends, pairs, cost)
+        pin = None
+        if hairpin_deg and n == 3:
+            stems = [
+                lengths[b] <= hairpin_px and alive_arr[b] and not is_junction[br_v[b] if e == 0 else br_u[b]]
+                for b, e in ends
+            ]
+            pin = _hairpin(ends, cost, stems, max_turn_deg=hairpin_deg)
+            if pin is not None:
+                (i, j), stem = pin
+                pairs = [(i, j)]
+                alive_arr[ends[stem][0]] = False  # (the stem is part of the hair, not a piece of its own)
+                hairpin_stem[ends[i]] = hairpin_stem[ends[j]] = oriented(*ends[stem])
         n_ambiguous += int(ambiguous)
-        n_unpaired += n - 2 * len(pairs)
+        n_unpaired += n - 2 * len(pairs) - (pin is not None)
         for i, j in pairs:
             partner[ends[i]] = ends[j]
             partner[ends[j]] = ends[i]
@@ -735,6 +768,9 @@ def trace_skeleton(
             if parts:
                 parts.append(_bridge(parts[-1][-1], pts[0]))
             parts.append(pts)
+            stem = hairpin_stem.get((b, 1 - e))
+            if stem is not None and (k < len(seq) - 1 or closed):
+                parts += [_bridge(pts[-1], stem[0]), stem, stem[::-1]]
             crossing = (b, 1 - e) in partner and via_zone.get((b, 1 - e)) in crossing_zones
             if crossing and (k < len(seq) - 1 or closed):
                 n_cross += 1
