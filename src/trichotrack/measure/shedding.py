@@ -31,7 +31,8 @@ no hair are left out first: short ones that are neither long nor visibly thick (
 tighter than a hair lies and small closed rings (water droplets' rims, also where the skeleton leaves a rim
 open but its ends meet), edges (a drain's rim, a sheet's or a stripe's edge: another surface on either side,
 near the line and farther out), and, on a textured surface (a towel: more short pieces than long ones, or many
-long pieces that wind at the scale of its loops), pieces that wind so. The interval widens with the sampling
+long pieces that wind at the scale of its loops, or, before any tracing, thousands of loose ends), pieces that
+wind so. The interval widens with the sampling
 error of the scaled tip count, short pieces and close calls in joining gaps. On a textured surface the count
 is taken again, the same way, from the long pieces of what an opening by a straight line of a few millimetres
 keeps of the photo at its own resolution (`towel`: hairs are straight at that scale, a towel's loops are not);

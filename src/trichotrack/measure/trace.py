@@ -3,9 +3,11 @@
 A skeleton of crossing hairs falls apart into branches that meet at junctions. At each junction (or a
 cluster of junctions a few pixels apart, as a shallow crossing gives) the branch ends are paired by
 direction: a crossing of two hairs has four ends that pair into two straight-through pairs, a hair whose
-end touches another's side leaves its end free. Paired branches are then chained end to end into hairs,
-so a hair that crosses another, or loops over itself, stays one hair. Ends of hairs that stop close to
-each other and point at each other (a faint stretch the detector missed) are joined as well.
+end touches another's side leaves its end free, and a hair bent back on itself at a sharp kink (its two
+arms running into one short stem that ends free) goes out along the stem and back. Paired branches are
+then chained end to end into hairs, so a hair that crosses another, or loops over itself, stays one hair.
+Ends of hairs that stop close to each other and point at each other (a faint stretch the detector missed)
+are joined as well.
 """
 
 from __future__ import annotations
